@@ -1,0 +1,1 @@
+"""Consulta's domain: aggregates and their events (stdlib and eventsourcing only)."""

@@ -1,0 +1,444 @@
+"""The Consulta application: commands over the aggregates, one event log.
+
+Every command takes `now` and an `Actor`; it loads aggregates, lets them
+decide, and saves everything it changed in one `save()` (one transaction).
+Rules that span aggregates (no two appointments of one practitioner overlap;
+one account per e-mail) rest on deterministic ids: a concurrent writer makes
+the second save conflict, and the command decides again on fresh state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from consulta.aggregates.account import Account, EmailIndex, Profile, normalise_email
+from consulta.aggregates.agenda_day import AgendaDay
+from consulta.aggregates.appointment import Appointment
+from consulta.aggregates.errors import (
+    AuthenticationError,
+    BlockConflictError,
+    EmailTakenError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    SlotTakenError,
+)
+from consulta.aggregates.practitioner import Practitioner
+from consulta.aggregates.rules import AgendaRules
+from consulta.passwords import hash_password, verify_password
+
+T = TypeVar("T")
+CONFLICT_RETRIES = 8
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: an account, in a role, possibly for a practitioner's agenda."""
+
+    account_id: UUID
+    role: str  # "patient", "practitioner", "secretary", "system"
+    practitioner_id: UUID | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("practitioner", "secretary", "system")
+
+    def may_manage_agenda(self, practitioner_id: UUID) -> bool:
+        return self.role == "system" or (self.is_staff and self.practitioner_id == practitioner_id)
+
+
+SYSTEM = Actor(UUID(int=0), "system")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: the id it concerns and the log position to wait for."""
+
+    id: UUID
+    position: int
+    created: bool = True
+
+
+class Consulta(Application):
+    name = "consulta"
+    log_section_size = 1000
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # -- helpers ---------------------------------------------------------
+
+    def _save(self, *aggregates: Any) -> int:
+        recordings = self.save(*aggregates)
+        return max((r.notification.id for r in recordings), default=0)
+
+    def _get(self, cls: type[T], aggregate_id: UUID) -> T:
+        try:
+            found = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"{cls.__name__.lower()} not found") from None
+        if not isinstance(found, cls):
+            raise NotFoundError(f"{cls.__name__.lower()} not found")
+        return found
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """Run a decide-and-save attempt again when a concurrent save won the race."""
+        for _ in range(CONFLICT_RETRIES - 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                continue
+        return attempt()
+
+    def _day(self, practitioner_id: UUID, day: date) -> AgendaDay:
+        try:
+            found = self.repository.get(AgendaDay.id_for(practitioner_id, day))
+        except AggregateNotFoundError:
+            return AgendaDay(practitioner_id=practitioner_id, day=day)
+        assert isinstance(found, AgendaDay)
+        return found
+
+    # -- accounts --------------------------------------------------------
+
+    def register_patient(
+        self, email: str, password: str, first_name: str, last_name: str, birth_date: date, now: datetime
+    ) -> Outcome:
+        return self.register_account(email, password, "patient", now, (first_name, last_name, birth_date))
+
+    def register_account(
+        self,
+        email: str,
+        password: str,
+        role: str,
+        now: datetime,
+        profile: tuple[str, str, date] | None = None,
+    ) -> Outcome:
+        """Create an account (and its own profile for a patient) unless the e-mail is taken."""
+        email = normalise_email(email)
+        password_hash = hash_password(password)
+        account_id = uuid4()
+        aggregates: list[Any] = [EmailIndex(email=email, account_id=account_id)]
+        own_profile_id = None
+        if profile is not None:
+            first, last, birth = profile
+            own = Profile.create(first, last, birth, account_id, account_id, now.date())
+            own_profile_id = own.id
+            aggregates.append(own)
+        account = Account.register(email, password_hash, role, own_profile_id, account_id)
+        aggregates.append(account)
+        try:
+            position = self._save(*aggregates)
+        except IntegrityError:
+            raise EmailTakenError("an account already uses this e-mail") from None
+        return Outcome(account.id, position)
+
+    def authenticate(self, email: str, password: str) -> Account:
+        try:
+            index_id = EmailIndex.id_for(email)
+        except InvalidInputError:
+            index_id = None
+        account: Account | None = None
+        if index_id is not None:
+            try:
+                index = self.repository.get(index_id)
+                account = self._get(Account, index.account_id)
+            except (AggregateNotFoundError, NotFoundError):
+                account = None
+        if not verify_password(account.password_hash if account else None, password) or account is None:
+            raise AuthenticationError("wrong e-mail or password")
+        return account
+
+    def get_account(self, account_id: UUID) -> Account:
+        return self._get(Account, account_id)
+
+    def get_profile(self, profile_id: UUID) -> Profile:
+        return self._get(Profile, profile_id)
+
+    # -- practitioners ---------------------------------------------------
+
+    def add_practitioner(
+        self,
+        email: str,
+        password: str,
+        name: str,
+        specialty: str,
+        city: str,
+        now: datetime,
+        address: str = "",
+        timezone: str = "Europe/Paris",
+    ) -> Outcome:
+        email = normalise_email(email)
+        account = Account.register(email, hash_password(password), "practitioner", None)
+        practitioner = Practitioner.register(account.id, name, specialty, city, address, timezone)
+        account.link_practitioner(practitioner.id)
+        try:
+            position = self._save(account, EmailIndex(email=email, account_id=account.id), practitioner)
+        except IntegrityError:
+            raise EmailTakenError("an account already uses this e-mail") from None
+        return Outcome(practitioner.id, position)
+
+    def get_practitioner(self, practitioner_id: UUID) -> Practitioner:
+        return self._get(Practitioner, practitioner_id)
+
+    def configure_agenda(
+        self,
+        actor: Actor,
+        practitioner_id: UUID,
+        *,
+        hours: list[dict[str, Any]] | None = None,
+        motifs: Sequence[dict[str, Any]] = (),
+        reserved: list[dict[str, Any]] | None = None,
+        policy: dict[str, Any] | None = None,
+    ) -> Outcome:
+        if not actor.may_manage_agenda(practitioner_id):
+            raise ForbiddenError("practitioner not found")
+
+        def attempt() -> Outcome:
+            practitioner = self.get_practitioner(practitioner_id)
+            if policy:
+                practitioner.set_policy(**policy)
+            if hours is not None:
+                practitioner.set_opening_hours(hours)
+            for motif in motifs:
+                practitioner.save_motif(motif)
+            if reserved is not None:
+                practitioner.set_reserved_periods(reserved)
+            return Outcome(practitioner_id, self._save(practitioner), created=False)
+
+        return self._retrying(attempt)
+
+    # -- booking ---------------------------------------------------------
+
+    def _profile_for(self, actor: Actor, profile_id: UUID, practitioner_id: UUID) -> Profile:
+        profile = self.get_profile(profile_id)
+        if actor.role == "patient" and profile.manager_id != actor.account_id:
+            raise ForbiddenError("profile not found")
+        if actor.role != "patient" and not actor.may_manage_agenda(practitioner_id):
+            raise ForbiddenError("practitioner not found")
+        return profile
+
+    def hold_slot(
+        self,
+        actor: Actor,
+        practitioner_id: UUID,
+        motif_id: str,
+        mode: str,
+        starts_at: datetime,
+        now: datetime,
+        minutes: int,
+        replaces: UUID | None = None,
+    ) -> Outcome:
+        """Keep a slot for `minutes` while its chooser confirms; it frees itself after."""
+        rules = self.get_practitioner(practitioner_id).rules
+        slot = rules.check_bookable(motif_id, mode, starts_at, now, staff=actor.is_staff)
+        hold_id = uuid4()
+
+        def attempt() -> Outcome:
+            day = self._day(practitioner_id, rules.local_day(slot.starts_at))
+            day.hold(
+                hold_id,
+                slot.starts_at,
+                slot.ends_at,
+                mode,
+                now + timedelta(minutes=minutes),
+                now,
+                replaces=[str(replaces)] if replaces else None,
+            )
+            return Outcome(hold_id, self._save(day))
+
+        return self._retrying(attempt)
+
+    def book(
+        self,
+        actor: Actor,
+        practitioner_id: UUID,
+        motif_id: str,
+        mode: str,
+        starts_at: datetime,
+        profile_id: UUID,
+        now: datetime,
+        hold_id: UUID | None = None,
+        appointment_id: UUID | None = None,
+    ) -> Outcome:
+        """Book a slot. With an `appointment_id` (an idempotency key), a retry returns the first booking."""
+        practitioner = self.get_practitioner(practitioner_id)
+        rules = practitioner.rules
+        self._profile_for(actor, profile_id, practitioner_id)
+        slot = rules.check_bookable(motif_id, mode, starts_at, now, staff=actor.is_staff)
+        new_id = appointment_id or uuid4()
+
+        def attempt() -> Outcome:
+            if appointment_id is not None:
+                existing = self._existing(appointment_id)
+                if existing is not None:
+                    return existing
+            day = self._day(practitioner_id, rules.local_day(slot.starts_at))
+            day.place(new_id, slot.starts_at, slot.ends_at, mode, now, rules.policy.video_daily_cap, hold_id)
+            appointment = Appointment(
+                id=new_id,
+                practitioner_id=practitioner_id,
+                profile_id=profile_id,
+                motif_id=motif_id,
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                mode=mode,
+                by=actor.account_id,
+                by_role=actor.role,
+            )
+            return Outcome(new_id, self._save(day, appointment))
+
+        return self._retrying(attempt)
+
+    def _existing(self, appointment_id: UUID) -> Outcome | None:
+        try:
+            found = self.repository.get(appointment_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(found, Appointment):
+            raise InvalidInputError("idempotency key already used for something else")
+        return Outcome(appointment_id, 0, created=False)
+
+    def get_appointment(self, actor: Actor, appointment_id: UUID) -> Appointment:
+        appointment = self._get(Appointment, appointment_id)
+        if actor.role == "system" or actor.may_manage_agenda(appointment.practitioner_id):
+            return appointment
+        if actor.role == "patient":
+            profile = self.get_profile(appointment.profile_id)
+            if profile.manager_id == actor.account_id:
+                return appointment
+        raise ForbiddenError("appointment not found")
+
+    def cancel(self, actor: Actor, appointment_id: UUID, reason: str, now: datetime) -> Outcome:
+        def attempt() -> Outcome:
+            appointment = self.get_appointment(actor, appointment_id)
+            rules = self.get_practitioner(appointment.practitioner_id).rules
+            cutoff = None if actor.is_staff else timedelta(minutes=rules.policy.cancel_cutoff_minutes)
+            appointment.cancel(actor.account_id, actor.role, reason, now, cutoff)
+            day = self._day(appointment.practitioner_id, rules.local_day(appointment.starts_at))
+            day.release(appointment.id)
+            return Outcome(appointment_id, self._save(appointment, day), created=False)
+
+        return self._retrying(attempt)
+
+    def reschedule(
+        self,
+        actor: Actor,
+        appointment_id: UUID,
+        starts_at: datetime,
+        now: datetime,
+        mode: str | None = None,
+    ) -> Outcome:
+        def attempt() -> Outcome:
+            appointment = self.get_appointment(actor, appointment_id)
+            rules = self.get_practitioner(appointment.practitioner_id).rules
+            new_mode = mode or appointment.mode
+            slot = rules.check_bookable(appointment.motif_id, new_mode, starts_at, now, staff=actor.is_staff)
+            cutoff = None if actor.is_staff else timedelta(minutes=rules.policy.cancel_cutoff_minutes)
+            old_day = self._day(appointment.practitioner_id, rules.local_day(appointment.starts_at))
+            new_key = rules.local_day(slot.starts_at)
+            new_day = old_day if new_key == old_day.day else self._day(appointment.practitioner_id, new_key)
+            appointment.reschedule(
+                actor.account_id, actor.role, slot.starts_at, slot.ends_at, new_mode, now, cutoff
+            )
+            old_day.release(appointment.id)
+            new_day.place(
+                appointment.id, slot.starts_at, slot.ends_at, new_mode, now, rules.policy.video_daily_cap
+            )
+            days = [old_day] if new_day is old_day else [old_day, new_day]
+            return Outcome(appointment_id, self._save(appointment, *days), created=False)
+
+        return self._retrying(attempt)
+
+    def mark_honoured(self, actor: Actor, appointment_id: UUID, now: datetime) -> Outcome:
+        return self._close(actor, appointment_id, now, honoured=True)
+
+    def mark_missed(self, actor: Actor, appointment_id: UUID, now: datetime) -> Outcome:
+        return self._close(actor, appointment_id, now, honoured=False)
+
+    def _close(self, actor: Actor, appointment_id: UUID, now: datetime, honoured: bool) -> Outcome:
+        appointment = self.get_appointment(actor, appointment_id)
+        if not actor.may_manage_agenda(appointment.practitioner_id):
+            raise ForbiddenError("appointment not found")
+        if honoured:
+            appointment.mark_honoured(actor.account_id, actor.role, now)
+        else:
+            appointment.mark_missed(actor.account_id, actor.role, now)
+        # The slot stays taken: an honoured or missed appointment still used the time.
+        return Outcome(appointment_id, self._save(appointment), created=False)
+
+    # -- blocks ----------------------------------------------------------
+
+    def block_period(
+        self, actor: Actor, practitioner_id: UUID, starts_at: datetime, ends_at: datetime, now: datetime
+    ) -> Outcome:
+        """Block [starts_at, ends_at); refused while active appointments lie inside.
+
+        The refusal lists them (BlockConflictError.appointment_ids): the
+        practitioner cancels each with a reason, then blocks again.
+        """
+        if not actor.may_manage_agenda(practitioner_id):
+            raise ForbiddenError("practitioner not found")
+        if starts_at.tzinfo is None or ends_at.tzinfo is None or not starts_at < ends_at:
+            raise InvalidInputError("a period needs a start before its end, with offsets")
+        if ends_at - starts_at > timedelta(days=366):
+            raise InvalidInputError("a period lasts at most a year")
+        rules = self.get_practitioner(practitioner_id).rules
+        block_id = uuid5(NAMESPACE_URL, f"/blocks/{practitioner_id}/{uuid4()}")
+
+        def attempt() -> Outcome:
+            days = [self._day(practitioner_id, d) for d in _days_between(rules, starts_at, ends_at)]
+            conflicts: list[str] = []
+            for day in days:
+                lo, hi = rules.day_bounds(day.day)
+                try:
+                    day.block(block_id, max(starts_at, lo), min(ends_at, hi))
+                except BlockConflictError as error:  # gather those of every day
+                    conflicts.extend(error.appointment_ids)
+            if conflicts:
+                raise BlockConflictError(conflicts)
+            return Outcome(block_id, self._save(*days))
+
+        return self._retrying(attempt)
+
+    def lift_block(
+        self, actor: Actor, practitioner_id: UUID, block_id: UUID, starts_at: datetime, ends_at: datetime
+    ) -> Outcome:
+        if not actor.may_manage_agenda(practitioner_id):
+            raise ForbiddenError("practitioner not found")
+        rules = self.get_practitioner(practitioner_id).rules
+
+        def attempt() -> Outcome:
+            days = [self._day(practitioner_id, d) for d in _days_between(rules, starts_at, ends_at)]
+            for day in days:
+                day.unblock(block_id)
+            return Outcome(block_id, self._save(*days), created=False)
+
+        return self._retrying(attempt)
+
+
+def _days_between(rules: AgendaRules, starts_at: datetime, ends_at: datetime) -> list[date]:
+    first = rules.local_day(starts_at)
+    last = rules.local_day(ends_at - timedelta(microseconds=1))
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+__all__ = ["SYSTEM", "Actor", "Consulta", "Outcome", "SlotTakenError"]
