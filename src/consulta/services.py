@@ -21,6 +21,15 @@ log = logging.getLogger(__name__)
 BOOKING_VIEWS = ("agenda", "patient_appointments")
 
 
+def run_projection(settings: Settings, name: str, stop: threading.Event) -> None:
+    """Follow the event log with one projection until `stop` is set."""
+    app = Consulta(env={**settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "1"})
+    try:
+        ProjectionRunner(app, PROJECTIONS[name](settings.read_schema), settings.database_url).run_forever(stop)
+    finally:
+        app.close()
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -43,13 +52,8 @@ class Services:
     def run_projections(self, names: list[str] | None = None) -> None:
         """Run projection runners in threads of this process (`consulta dev`, tests)."""
         for name in names or list(PROJECTIONS):
-            runner = ProjectionRunner(
-                Consulta(env={**self.settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "1"}),
-                PROJECTIONS[name](self.settings.read_schema),
-                self.settings.database_url,
-            )
             thread = threading.Thread(
-                target=runner.run_forever, args=(self._stop,), name=f"projection-{name}", daemon=True
+                target=run_projection, args=(self.settings, name, self._stop), name=f"projection-{name}", daemon=True
             )
             thread.start()
             self._threads.append(thread)

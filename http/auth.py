@@ -1,0 +1,82 @@
+"""Who is calling: a page session (cookie) or an API bearer token.
+
+Both resolve to an `Actor`. Sessions live server-side (Redis, or memory in
+`consulta dev`); API tokens are random, stored only as their SHA-256 in the
+same store, with an expiry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException
+from litestar.stores.base import Store
+
+from consulta.application import Actor
+
+SESSION_ACTOR = "actor"
+
+
+def actor_to_session(actor: Actor) -> dict[str, Any]:
+    return {
+        "account_id": str(actor.account_id),
+        "role": actor.role,
+        "practitioner_id": str(actor.practitioner_id) if actor.practitioner_id else None,
+    }
+
+
+def actor_from_mapping(data: dict[str, Any] | None) -> Actor | None:
+    if not data:
+        return None
+    try:
+        practitioner = data.get("practitioner_id")
+        return Actor(UUID(data["account_id"]), str(data["role"]), UUID(practitioner) if practitioner else None)
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def page_actor(request: Request[Any, Any, Any]) -> Actor | None:
+    """The logged-in actor of a page request, or None."""
+    session = request.scope.get("session") or {}
+    return actor_from_mapping(session.get(SESSION_ACTOR))
+
+
+class ApiTokens:
+    def __init__(self, store: Store, lifetime_seconds: int) -> None:
+        self.store = store
+        self.lifetime = lifetime_seconds
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return "api-token:" + hashlib.sha256(token.encode()).hexdigest()
+
+    async def issue(self, actor: Actor) -> str:
+        token = secrets.token_urlsafe(32)
+        await self.store.set(self._key(token), msgspec.json.encode(actor_to_session(actor)), self.lifetime)
+        return token
+
+    async def resolve(self, token: str) -> Actor | None:
+        if not token or len(token) > 200:
+            return None
+        raw = await self.store.get(self._key(token))
+        return actor_from_mapping(msgspec.json.decode(raw)) if raw else None
+
+    async def revoke(self, token: str) -> None:
+        await self.store.delete(self._key(token))
+
+
+async def api_actor(request: Request[Any, Any, Any]) -> Actor:
+    """The actor of an API request; 401 without a valid bearer token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    actor = None
+    if scheme.lower() == "bearer":
+        actor = await request.app.state.api_tokens.resolve(token.strip())
+    if actor is None:
+        raise NotAuthorizedException("a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    return actor
