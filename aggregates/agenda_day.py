@@ -103,6 +103,8 @@ class AgendaDay(Aggregate):
         held_until: datetime,
         now: datetime,
         replaces: list[str] | None = None,
+        by: UUID | None = None,
+        by_role: str = "patient",
     ) -> None:
         """Hold a slot for a few minutes; `replaces` are the holder's older holds."""
         ignore = set(replaces or ())
@@ -114,7 +116,9 @@ class AgendaDay(Aggregate):
         ):
             raise SlotTakenError("this time is no longer free")
         expired = [h for h, (_, _, _, until) in self.holds.items() if until <= now]
-        self._held(str(hold_id), starts_at, ends_at, mode, held_until, sorted(ignore | set(expired)))
+        self._held(
+            str(hold_id), starts_at, ends_at, mode, held_until, sorted(ignore | set(expired)), by, by_role
+        )
 
     @event("SlotHeld", topic="consulta.AgendaDay.SlotHeld")
     def _held(
@@ -125,27 +129,38 @@ class AgendaDay(Aggregate):
         mode: str,
         held_until: datetime,
         dropped: list[str],
+        by: UUID | None,
+        by_role: str,
     ) -> None:
         for old in dropped:
             self.holds.pop(old, None)
         self.holds[hold_id] = [starts_at, ends_at, mode, held_until]
 
-    def block(self, block_id: UUID, starts_at: datetime, ends_at: datetime) -> None:
+    def block(
+        self,
+        block_id: UUID,
+        starts_at: datetime,
+        ends_at: datetime,
+        by: UUID | None = None,
+        by_role: str = "practitioner",
+    ) -> None:
         inside = sorted(
             a for a, (s, e, _) in self.appointments.items() if overlaps(starts_at, ends_at, s, e)
         )
         if inside:
             raise BlockConflictError(inside)
-        self._blocked(str(block_id), starts_at, ends_at)
+        self._blocked(str(block_id), starts_at, ends_at, by, by_role)
 
     @event("PeriodBlocked", topic="consulta.AgendaDay.PeriodBlocked")
-    def _blocked(self, block_id: str, starts_at: datetime, ends_at: datetime) -> None:
+    def _blocked(
+        self, block_id: str, starts_at: datetime, ends_at: datetime, by: UUID | None, by_role: str
+    ) -> None:
         self.blocks[block_id] = [starts_at, ends_at]
 
-    def unblock(self, block_id: UUID) -> None:
+    def unblock(self, block_id: UUID, by: UUID | None = None, by_role: str = "practitioner") -> None:
         if str(block_id) in self.blocks:
-            self._unblocked(str(block_id))
+            self._unblocked(str(block_id), by, by_role)
 
     @event("BlockLifted", topic="consulta.AgendaDay.BlockLifted")
-    def _unblocked(self, block_id: str) -> None:
+    def _unblocked(self, block_id: str, by: UUID | None, by_role: str) -> None:
         del self.blocks[block_id]

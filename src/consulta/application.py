@@ -262,6 +262,8 @@ class Consulta(Application):
                 now + timedelta(minutes=minutes),
                 now,
                 replaces=[str(replaces)] if replaces else None,
+                by=actor.account_id,
+                by_role=actor.role,
             )
             return Outcome(hold_id, self._save(day))
 
@@ -410,7 +412,7 @@ class Consulta(Application):
             for day in days:
                 lo, hi = rules.day_bounds(day.day)
                 try:
-                    day.block(block_id, max(starts_at, lo), min(ends_at, hi))
+                    day.block(block_id, max(starts_at, lo), min(ends_at, hi), actor.account_id, actor.role)
                 except BlockConflictError as error:  # gather those of every day
                     conflicts.extend(error.appointment_ids)
             if conflicts:
@@ -429,7 +431,7 @@ class Consulta(Application):
         def attempt() -> Outcome:
             days = [self._day(practitioner_id, d) for d in _days_between(rules, starts_at, ends_at)]
             for day in days:
-                day.unblock(block_id)
+                day.unblock(block_id, actor.account_id, actor.role)
             return Outcome(block_id, self._save(*days), created=False)
 
         return self._retrying(attempt)
