@@ -1,0 +1,5 @@
+"""`python -m consulta ...` runs the `consulta` command."""
+
+from consulta.cli import main
+
+main(prog_name="consulta")

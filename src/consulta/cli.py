@@ -1,0 +1,246 @@
+"""The `consulta` command: a first try, migrations, the web and projector processes, admin tasks.
+
+The CLI is an entry point like the web layer: it reads the clock and passes
+`now` down to the commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from consulta.clock import SystemClock
+from consulta.settings import Settings
+
+log = logging.getLogger("consulta")
+DEV_DATA_DIR = Path(".consulta/pgdata")
+
+
+def load_settings(*, needs_secret: bool = False, **overrides: Any) -> Settings:
+    """Settings from the environment. Commands that sign nothing run without a secret key."""
+    if not needs_secret and not os.environ.get("CONSULTA_SECRET_KEY"):
+        overrides.setdefault("secret_key", "unused-by-this-command")
+    try:
+        return Settings.from_env(**overrides)
+    except (RuntimeError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def projection_names() -> list[str]:
+    from consulta.projections import PROJECTIONS
+
+    return list(PROJECTIONS)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+@click.version_option(package_name="consulta")
+def main(verbose: bool) -> None:
+    """Consulta: online agenda, booking and teleconsultation for health practices."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, help="Web port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+def dev(port: int, host: str) -> None:
+    """A first try in one process: web and projections, demo data on first start.
+
+    Without DATABASE_URL, an embedded PostgreSQL keeps its data in .consulta/pgdata.
+    """
+    import uvicorn
+
+    from consulta.database import migrate, start_embedded
+    from consulta.http.app import create_app
+
+    overrides: dict[str, Any] = {"environment": "dev"}
+    if not os.environ.get("DATABASE_URL"):
+        click.echo(f"Starting an embedded PostgreSQL in {DEV_DATA_DIR}/ ...")
+        _server, overrides["database_url"] = start_embedded(DEV_DATA_DIR)
+    settings = load_settings(needs_secret=True, **overrides)
+    migrate(settings)
+    seeded = _seed(settings)
+    app = create_app(settings, run_projections=True)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    click.echo("")
+    click.echo(f"Consulta is running at {base}/  (Ctrl+C stops it)")
+    click.echo(f"API: {base}/api/v1  OpenAPI: {base}/schema/openapi.json")
+    if seeded:
+        _print_logins()
+    click.echo("")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _seed(settings: Settings) -> bool:
+    """Seed when the log holds no practitioner; True when the demo accounts exist."""
+    from consulta.application import Consulta
+    from consulta import seed as demo
+
+    app = Consulta(env={**settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "1"})
+    try:
+        if demo.seed(app, SystemClock().now()) is not None:
+            click.echo("Recorded the demo practitioners and patients.")
+        return demo.demo_present(app)
+    finally:
+        app.close()
+
+
+def _print_logins() -> None:
+    from consulta import seed as demo
+
+    click.echo(f'Demo logins (password "{demo.DEMO_PASSWORD}"; demo data only):')
+    for login in demo.demo_logins():
+        click.echo(f"  {login.role:<13} {login.email:<40} {login.who}")
+
+
+@main.command("migrate")
+def migrate_command() -> None:
+    """Create the schemas and tables (idempotent); run before the other processes."""
+    from consulta.database import migrate
+
+    settings = load_settings()
+    migrate(settings)
+    click.echo("Database is up to date.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+def serve(host: str, port: int) -> None:
+    """Serve pages and the JSON API (projections run in `consulta project`)."""
+    import uvicorn
+
+    from consulta.http.app import create_app
+
+    settings = load_settings(needs_secret=True)
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, forwarded_allow_ips="*", log_level="info")
+
+
+@main.command()
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    type=click.Choice(projection_names()),
+    help="Run only this projection (repeatable).",
+)
+@click.option("--heartbeat", type=click.Path(dir_okay=False, path_type=Path), help="File touched while all runners live.")
+def project(only: tuple[str, ...], heartbeat: Path | None) -> None:
+    """Run the projection runners until SIGTERM or SIGINT."""
+    from consulta.services import run_projection
+
+    settings = load_settings()
+    names = list(only) or projection_names()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    threads = [
+        threading.Thread(target=run_projection, args=(settings, name, stop), name=f"projection-{name}", daemon=True)
+        for name in names
+    ]
+    for thread in threads:
+        thread.start()
+    log.info("projecting %s", ", ".join(names))
+    failed = False
+    while not stop.wait(2.0):
+        dead = [t.name for t in threads if not t.is_alive()]
+        if dead:
+            log.error("projection runner stopped: %s", ", ".join(dead))
+            failed = True
+            stop.set()
+        elif heartbeat is not None:
+            heartbeat.touch()
+    for thread in threads:
+        thread.join(timeout=10)
+    if failed:
+        sys.exit(1)
+
+
+@main.command("seed")
+def seed_command() -> None:
+    """Record demo practitioners and patients, unless the log already holds a practitioner."""
+    settings = load_settings()
+    from consulta import seed as demo
+    from consulta.application import Consulta
+
+    app = Consulta(env={**settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "1"})
+    try:
+        position = demo.seed(app, SystemClock().now())
+    finally:
+        app.close()
+    if position is None:
+        click.echo("The log already holds practitioners: nothing recorded.")
+        return
+    click.echo("Recorded the demo practitioners and patients.")
+    _print_logins()
+
+
+@main.group()
+def practitioner() -> None:
+    """Manage practitioners."""
+
+
+@practitioner.command("add")
+@click.option("--email", required=True)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="CONSULTA_PRACTITIONER_PASSWORD",
+    help="Asked for when not given (or read from CONSULTA_PRACTITIONER_PASSWORD).",
+)
+@click.option("--name", required=True, help='Shown to patients, e.g. "Dr Claire Martin".')
+@click.option("--specialty", required=True)
+@click.option("--city", required=True)
+@click.option("--address", default="")
+@click.option("--timezone", default="Europe/Paris", show_default=True)
+def practitioner_add(
+    email: str, password: str, name: str, specialty: str, city: str, address: str, timezone: str
+) -> None:
+    """Create a practitioner account and an (empty) agenda."""
+    from consulta.aggregates.errors import DomainError
+    from consulta.application import Consulta
+
+    settings = load_settings()
+    app = Consulta(env={**settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "1"})
+    try:
+        outcome = app.add_practitioner(
+            email, password, name, specialty, city, SystemClock().now(), address=address, timezone=timezone
+        )
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        app.close()
+    click.echo(f"Practitioner {outcome.id} added; they log in with {email.strip().lower()}.")
+
+
+@main.command()
+@click.argument("name", type=click.Choice(projection_names()))
+@click.option("--batch", default=1000, show_default=True, help="Events applied per statement batch.")
+def rebuild(name: str, batch: int) -> None:
+    """Drop one read model and rebuild it from the event log."""
+    from consulta.database import rebuild as rebuild_projection
+
+    settings = load_settings()
+    started = time.perf_counter()
+    count = rebuild_projection(settings, name, batch=batch)
+    elapsed = time.perf_counter() - started
+    rate = count / elapsed if elapsed > 0 else 0.0
+    click.echo(f"Rebuilt {name}: {count} events in {elapsed:.2f} s ({rate:,.0f} events/s).")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
