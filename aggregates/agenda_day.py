@@ -38,7 +38,7 @@ class AgendaDay(Aggregate):
         self.day = day
         # appointment id (str) -> [starts_at, ends_at, mode]
         self.appointments: dict[str, list[Any]] = {}
-        # hold id (str) -> [starts_at, ends_at, mode, held_until]
+        # hold id (str) -> [starts_at, ends_at, mode, held_until, holder account id (str) or None]
         self.holds: dict[str, list[Any]] = {}
         # block id (str) -> [starts_at, ends_at]
         self.blocks: dict[str, list[Any]] = {}
@@ -47,17 +47,37 @@ class AgendaDay(Aggregate):
     def create_id(cls, practitioner_id: UUID, day: date) -> UUID:  # eventsourcing hook
         return cls.id_for(practitioner_id, day)
 
-    def conflicts(
-        self, starts_at: datetime, ends_at: datetime, now: datetime, ignore_hold: str | None = None
+    def _is_theirs(self, hold_id: str, by: UUID | None, named: set[str]) -> bool:
+        """A hold is the caller's when it was taken by them, or named by them and has no owner."""
+        owner = self.holds[hold_id][4]
+        if owner is not None:
+            return by is not None and owner == str(by)
+        return hold_id in named
+
+    def _held_by_others(
+        self, starts_at: datetime, ends_at: datetime, now: datetime, by: UUID | None, named: set[str]
     ) -> bool:
+        return any(
+            until > now and overlaps(starts_at, ends_at, s, e) and not self._is_theirs(hold_id, by, named)
+            for hold_id, (s, e, _, until, _) in self.holds.items()
+        )
+
+    def _taken(self, starts_at: datetime, ends_at: datetime) -> bool:
         if any(overlaps(starts_at, ends_at, s, e) for s, e, _ in self.appointments.values()):
             return True
-        if any(overlaps(starts_at, ends_at, s, e) for s, e in self.blocks.values()):
-            return True
-        return any(
-            hold_id != ignore_hold and until > now and overlaps(starts_at, ends_at, s, e)
-            for hold_id, (s, e, _, until) in self.holds.items()
-        )
+        return any(overlaps(starts_at, ends_at, s, e) for s, e in self.blocks.values())
+
+    def conflicts(
+        self,
+        starts_at: datetime,
+        ends_at: datetime,
+        now: datetime,
+        ignore_hold: str | None = None,
+        by: UUID | None = None,
+    ) -> bool:
+        """An appointment, a block or someone else's live hold overlaps the interval."""
+        named = {ignore_hold} if ignore_hold else set()
+        return self._taken(starts_at, ends_at) or self._held_by_others(starts_at, ends_at, now, by, named)
 
     def video_count(self) -> int:
         return sum(1 for _, _, mode in self.appointments.values() if mode == "video")
@@ -71,12 +91,18 @@ class AgendaDay(Aggregate):
         now: datetime,
         video_cap: int | None,
         hold_id: UUID | None = None,
+        by: UUID | None = None,
     ) -> None:
-        if self.conflicts(starts_at, ends_at, now, ignore_hold=str(hold_id) if hold_id else None):
+        """Place an appointment; the holds of `by` (the booker) do not stand in their way."""
+        named = {str(hold_id)} if hold_id else set()
+        if self._taken(starts_at, ends_at) or self._held_by_others(starts_at, ends_at, now, by, named):
             raise SlotTakenError("this time is no longer free")
         if mode == "video" and video_cap is not None and self.video_count() >= video_cap:
             raise VideoCapReachedError("no more video consultations this day")
-        self._placed(str(appointment_id), starts_at, ends_at, mode, str(hold_id) if hold_id else None)
+        used = str(hold_id) if hold_id and str(hold_id) in self.holds else None
+        if used is not None and not self._is_theirs(used, by, named):
+            used = None  # someone else's hold stays theirs
+        self._placed(str(appointment_id), starts_at, ends_at, mode, used)
 
     @event("AppointmentPlaced", topic="consulta.AgendaDay.AppointmentPlaced")
     def _placed(
@@ -106,19 +132,24 @@ class AgendaDay(Aggregate):
         by: UUID | None = None,
         by_role: str = "patient",
     ) -> None:
-        """Hold a slot for a few minutes; `replaces` are the holder's older holds."""
-        ignore = set(replaces or ())
-        for other_id, (s, e, _, until) in self.holds.items():
-            if other_id not in ignore and until > now and overlaps(starts_at, ends_at, s, e):
-                raise SlotTakenError("this time is being booked by someone else")
-        if any(overlaps(starts_at, ends_at, s, e) for s, e, _ in self.appointments.values()) or any(
-            overlaps(starts_at, ends_at, s, e) for s, e in self.blocks.values()
-        ):
+        """Hold a slot for a few minutes.
+
+        The new hold replaces the holder's own holds that it overlaps and those
+        named in `replaces`; a hold of someone else is never dropped (only
+        expired ones are cleared).
+        """
+        named = set(replaces or ())
+        if self._held_by_others(starts_at, ends_at, now, by, named):
+            raise SlotTakenError("this time is being booked by someone else")
+        if self._taken(starts_at, ends_at):
             raise SlotTakenError("this time is no longer free")
-        expired = [h for h, (_, _, _, until) in self.holds.items() if until <= now]
-        self._held(
-            str(hold_id), starts_at, ends_at, mode, held_until, sorted(ignore | set(expired)), by, by_role
-        )
+        dropped = {
+            h
+            for h, (s, e, _, until, _) in self.holds.items()
+            if until <= now
+            or (self._is_theirs(h, by, named) and (h in named or overlaps(starts_at, ends_at, s, e)))
+        }
+        self._held(str(hold_id), starts_at, ends_at, mode, held_until, sorted(dropped), by, by_role)
 
     @event("SlotHeld", topic="consulta.AgendaDay.SlotHeld")
     def _held(
@@ -134,7 +165,7 @@ class AgendaDay(Aggregate):
     ) -> None:
         for old in dropped:
             self.holds.pop(old, None)
-        self.holds[hold_id] = [starts_at, ends_at, mode, held_until]
+        self.holds[hold_id] = [starts_at, ends_at, mode, held_until, None if by is None else str(by)]
 
     def block(
         self,

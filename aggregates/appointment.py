@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
@@ -120,3 +120,30 @@ class Appointment(Aggregate):
     @event("Missed", topic="consulta.Appointment.Missed")
     def _missed(self, by: UUID, by_role: str) -> None:
         self.status = MISSED
+
+
+class KnownPatient(Aggregate):
+    """A profile the practitioner has already seen (one honoured appointment).
+
+    Motifs closed to new patients are bookable online only by known patients.
+    The id is derived from (practitioner, profile): recording it twice conflicts.
+    """
+
+    TOPIC = "consulta.KnownPatient"
+
+    class Created(Aggregate.Created):  # the first event has its own name below
+        TOPIC = "consulta.KnownPatient.Created"
+
+    @staticmethod
+    def id_for(practitioner_id: UUID, profile_id: UUID) -> UUID:
+        return uuid5(NAMESPACE_URL, f"/known-patients/{practitioner_id}/{profile_id}")
+
+    @classmethod
+    def create_id(cls, practitioner_id: UUID, profile_id: UUID, appointment_id: UUID) -> UUID:
+        return cls.id_for(practitioner_id, profile_id)
+
+    @event("Recorded", topic="consulta.KnownPatient.Recorded")
+    def __init__(self, practitioner_id: UUID, profile_id: UUID, appointment_id: UUID) -> None:
+        self.practitioner_id = practitioner_id
+        self.profile_id = profile_id
+        self.first_appointment_id = appointment_id

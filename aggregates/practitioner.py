@@ -43,6 +43,7 @@ class Practitioner(Aggregate):
         self.hours: list[dict[str, Any]] = []
         self.motifs: list[dict[str, Any]] = []
         self.reserved: list[dict[str, Any]] = []
+        self.agenda_opened = False
 
     @classmethod
     def register(
@@ -70,8 +71,11 @@ class Practitioner(Aggregate):
 
     @property
     def offers_video(self) -> bool:
+        """Patients can book a video consultation online (the directory's "video" filter)."""
+        if self.policy.get("video_daily_cap") == 0:
+            return False
         return any(h["place"] == "video" for h in self.hours) and any(
-            "video" in m["modes"] for m in self.motifs
+            "video" in m["modes"] and m.get("online", True) for m in self.motifs
         )
 
     def set_opening_hours(self, ranges: list[dict[str, Any]]) -> None:
@@ -85,6 +89,7 @@ class Practitioner(Aggregate):
     @event("OpeningHoursSet", topic="consulta.Practitioner.OpeningHoursSet")
     def _hours_set(self, hours: list[dict[str, Any]]) -> None:
         self.hours = hours
+        self.agenda_opened = True
 
     def save_motif(self, motif: dict[str, Any]) -> None:
         checked = Motif.from_dict(motif).to_dict()
@@ -106,8 +111,16 @@ class Practitioner(Aggregate):
         self.reserved = periods
 
     def set_policy(self, **changes: Any) -> None:
-        merged = {**self.policy, **changes}
-        self._policy_set(Policy.from_dict(merged).to_dict())
+        """Change the policy; the time zone only until the agenda opens.
+
+        Agenda days (the double-booking guard) are keyed by the local date in
+        this zone: moving the zone under booked appointments would file new
+        bookings under other days than the old ones, and let them overlap.
+        """
+        merged = Policy.from_dict({**self.policy, **changes}).to_dict()
+        if self.agenda_opened and merged["timezone"] != self.policy["timezone"]:
+            raise InvalidInputError("the time zone cannot change once the agenda has opening hours")
+        self._policy_set(merged)
 
     @event("PolicySet", topic="consulta.Practitioner.PolicySet")
     def _policy_set(self, policy: dict[str, Any]) -> None:

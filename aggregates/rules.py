@@ -41,19 +41,29 @@ def zone_of(name: str) -> ZoneInfo:
         raise InvalidInputError(f"unknown time zone: {name!r}") from None
 
 
-def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime | None:
-    """The UTC instant of a local wall-clock time, or None where it does not exist.
+def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant at which a local wall-clock time is first reached on a day.
 
-    On the spring change, 02:30 does not exist in Europe/Paris: no slot there.
-    On the autumn change, 02:30 happens twice: the first one (fold=0) only, so
-    no slot is duplicated.
+    On the autumn change, 02:30 happens twice in Europe/Paris: the first one
+    (fold=0) is taken, so no slot is duplicated. On the spring change, 02:30
+    does not exist: the clock jumps from 02:00 to 03:00, and the instant of
+    that jump is taken, so a range 02:00-04:00 still offers 03:00-04:00
+    (nothing that exists is lost) and one ending at 02:30 stops at the jump.
     """
     naive = datetime.combine(day, at)
-    aware = naive.replace(tzinfo=zone, fold=0)
-    utc = aware.astimezone(UTC)
-    if utc.astimezone(zone).replace(tzinfo=None) != naive:
-        return None
-    return utc
+    utc = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if utc.astimezone(zone).replace(tzinfo=None) == naive:
+        return utc
+    other = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    # A gap: before `low` the clock reads earlier than `naive`, from `high` on later.
+    low, high = int(min(utc, other).timestamp()), int(max(utc, other).timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= naive:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
 
 
 @dataclass(frozen=True)
@@ -127,8 +137,12 @@ class Motif:
         name = str(data["name"]).strip()
         if not name or len(name) > 120:
             raise InvalidInputError("a motif needs a name of at most 120 characters")
+        motif_id = str(data["id"])
+        allowed = all(c.isascii() and (c.isalnum() or c in "-_") for c in motif_id)
+        if not 1 <= len(motif_id) <= 64 or not allowed:
+            raise InvalidInputError("a motif id has 1 to 64 letters, digits, '-' or '_'")
         return cls(
-            id=str(data["id"]),
+            id=motif_id,
             name=name,
             duration_minutes=duration,
             modes=modes,
@@ -254,8 +268,6 @@ class AgendaRules:
                 continue
             start = local_instant(day, opening.start, zone)
             end = local_instant(day, opening.end, zone)
-            if start is None or end is None:
-                continue
             cursor = start
             while cursor + length <= end:
                 if not self._reserved_against(day, cursor, cursor + length, motif.id):
@@ -271,8 +283,6 @@ class AgendaRules:
                 continue
             p_start = local_instant(day, period.start, zone)
             p_end = local_instant(day, period.end, zone)
-            if p_start is None or p_end is None:
-                continue
             if start < p_end and p_start < end:
                 return True
         return False

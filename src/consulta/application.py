@@ -20,13 +20,14 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 
 from consulta.aggregates.account import Account, EmailIndex, Profile, normalise_email
 from consulta.aggregates.agenda_day import AgendaDay
-from consulta.aggregates.appointment import Appointment
+from consulta.aggregates.appointment import Appointment, KnownPatient
 from consulta.aggregates.errors import (
     AuthenticationError,
     BlockConflictError,
     EmailTakenError,
     ForbiddenError,
     InvalidInputError,
+    MotifNotBookableError,
     NotFoundError,
     SlotTakenError,
 )
@@ -281,20 +282,36 @@ class Consulta(Application):
         hold_id: UUID | None = None,
         appointment_id: UUID | None = None,
     ) -> Outcome:
-        """Book a slot. With an `appointment_id` (an idempotency key), a retry returns the first booking."""
+        """Book a slot. With an `appointment_id` (an idempotency key), a retry returns the first booking.
+
+        The retry is answered before the rules are checked again (the notice
+        may have run out since); a key already used for another booking is refused.
+        """
         practitioner = self.get_practitioner(practitioner_id)
         rules = practitioner.rules
         self._profile_for(actor, profile_id, practitioner_id)
+        request = (practitioner_id, profile_id, motif_id, starts_at)
+        if appointment_id is not None and (existing := self._existing(appointment_id, request)):
+            return existing
         slot = rules.check_bookable(motif_id, mode, starts_at, now, staff=actor.is_staff)
+        if not actor.is_staff and not rules.motif(motif_id).new_patients:
+            self._require_known(practitioner_id, profile_id)
         new_id = appointment_id or uuid4()
 
         def attempt() -> Outcome:
-            if appointment_id is not None:
-                existing = self._existing(appointment_id)
-                if existing is not None:
-                    return existing
+            if appointment_id is not None and (existing := self._existing(appointment_id, request)):
+                return existing
             day = self._day(practitioner_id, rules.local_day(slot.starts_at))
-            day.place(new_id, slot.starts_at, slot.ends_at, mode, now, rules.policy.video_daily_cap, hold_id)
+            day.place(
+                new_id,
+                slot.starts_at,
+                slot.ends_at,
+                mode,
+                now,
+                rules.policy.video_daily_cap,
+                hold_id,
+                by=actor.account_id,
+            )
             appointment = Appointment(
                 id=new_id,
                 practitioner_id=practitioner_id,
@@ -310,14 +327,26 @@ class Consulta(Application):
 
         return self._retrying(attempt)
 
-    def _existing(self, appointment_id: UUID) -> Outcome | None:
+    def _existing(self, appointment_id: UUID, request: tuple[UUID, UUID, str, datetime]) -> Outcome | None:
+        """The first answer to a repeated booking, compared with the booking as first made."""
         try:
-            found = self.repository.get(appointment_id)
+            first = self.repository.get(appointment_id, version=1)
         except AggregateNotFoundError:
             return None
-        if not isinstance(found, Appointment):
-            raise InvalidInputError("idempotency key already used for something else")
+        if not isinstance(first, Appointment) or request != (
+            first.practitioner_id,
+            first.profile_id,
+            first.motif_id,
+            first.starts_at,
+        ):
+            raise InvalidInputError("this idempotency key was already used for another request")
         return Outcome(appointment_id, 0, created=False)
+
+    def _require_known(self, practitioner_id: UUID, profile_id: UUID) -> None:
+        try:
+            self.repository.get(KnownPatient.id_for(practitioner_id, profile_id))
+        except AggregateNotFoundError:
+            raise MotifNotBookableError("this motif is for the practitioner's known patients") from None
 
     def get_appointment(self, actor: Actor, appointment_id: UUID) -> Appointment:
         appointment = self._get(Appointment, appointment_id)
@@ -363,7 +392,13 @@ class Consulta(Application):
             )
             old_day.release(appointment.id)
             new_day.place(
-                appointment.id, slot.starts_at, slot.ends_at, new_mode, now, rules.policy.video_daily_cap
+                appointment.id,
+                slot.starts_at,
+                slot.ends_at,
+                new_mode,
+                now,
+                rules.policy.video_daily_cap,
+                by=actor.account_id,
             )
             days = [old_day] if new_day is old_day else [old_day, new_day]
             return Outcome(appointment_id, self._save(appointment, *days), created=False)
@@ -377,15 +412,25 @@ class Consulta(Application):
         return self._close(actor, appointment_id, now, honoured=False)
 
     def _close(self, actor: Actor, appointment_id: UUID, now: datetime, honoured: bool) -> Outcome:
-        appointment = self.get_appointment(actor, appointment_id)
-        if not actor.may_manage_agenda(appointment.practitioner_id):
-            raise ForbiddenError("appointment not found")
-        if honoured:
-            appointment.mark_honoured(actor.account_id, actor.role, now)
-        else:
-            appointment.mark_missed(actor.account_id, actor.role, now)
-        # The slot stays taken: an honoured or missed appointment still used the time.
-        return Outcome(appointment_id, self._save(appointment), created=False)
+        def attempt() -> Outcome:
+            appointment = self.get_appointment(actor, appointment_id)
+            if not actor.may_manage_agenda(appointment.practitioner_id):
+                raise ForbiddenError("appointment not found")
+            changed: list[Any] = [appointment]
+            if honoured:
+                appointment.mark_honoured(actor.account_id, actor.role, now)
+                known_id = KnownPatient.id_for(appointment.practitioner_id, appointment.profile_id)
+                try:
+                    self.repository.get(known_id)
+                except AggregateNotFoundError:
+                    seen = KnownPatient(appointment.practitioner_id, appointment.profile_id, appointment.id)
+                    changed.append(seen)
+            else:
+                appointment.mark_missed(actor.account_id, actor.role, now)
+            # The slot stays taken: an honoured or missed appointment still used the time.
+            return Outcome(appointment_id, self._save(*changed), created=False)
+
+        return self._retrying(attempt)
 
     # -- blocks ----------------------------------------------------------
 
