@@ -89,4 +89,6 @@ class Settings:
             "POSTGRES_POOL_SIZE": str(self.pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.pool_size),
             "CREATE_TABLE": "no",
+            # One round trip per save, table lock kept (docs/performance.md).
+            "APPLICATION_RECORDER_TOPIC": "consulta.recorder:ConsultaRecorder",
         }
