@@ -1,0 +1,71 @@
+"""API accounts: register a patient, log in for a bearer token (rate-limited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from litestar import Litestar, Request, post
+from litestar.exceptions import TooManyRequestsException
+
+from consulta.application import Actor
+from consulta.http.api_limits import LoginLimiter
+from consulta.http.api_schemas import LoginBody, RegisterBody, Registered, Token
+from consulta.http.api_support import problems, require_json, services_of
+
+
+def login_limiter(app: Litestar) -> LoginLimiter:
+    """One limiter per application, made on first use from the settings."""
+    limiter = app.state.get("login_limiter")
+    if limiter is None:
+        from consulta.http.app import make_store  # app.py imports the routes: import late
+
+        settings = app.state.settings
+        limiter = LoginLimiter(make_store(settings, "login-rate"), settings.login_rate_per_minute)
+        app.state.login_limiter = limiter
+    return limiter  # type: ignore[no-any-return]
+
+
+@post(
+    "/auth/register",
+    guards=[require_json],
+    sync_to_thread=True,
+    summary="Register a patient account",
+    description="Creates the account and the patient's own profile. An e-mail already in use answers 409.",
+    responses=problems(400, 409, 413, 415, 422),
+)
+def register(request: Request[Any, Any, Any], data: RegisterBody) -> Registered:
+    services = services_of(request)
+    outcome = services.app.register_patient(
+        data.email, data.password, data.first_name, data.last_name, data.birth_date, services.clock.now()
+    )
+    services.wait_for(outcome.position)
+    account = services.app.get_account(outcome.id)
+    return Registered(id=outcome.id, profile_id=account.profile_id)
+
+
+@post(
+    "/auth/login",
+    guards=[require_json],
+    status_code=200,
+    summary="Log in for a bearer token",
+    description=(
+        "Answers `{token}`; send it as `Authorization: Bearer <token>`. Attempts are limited per"
+        " client address and per account each minute (429 with Retry-After)."
+    ),
+    responses=problems(400, 401, 413, 415, 422, 429),
+)
+async def login(request: Request[Any, Any, Any], data: LoginBody) -> Token:
+    services = services_of(request)
+    address = request.client.host if request.client else "unknown"
+    wait = await login_limiter(request.app).attempt(address, data.email, services.clock.now())
+    if wait is not None:
+        raise TooManyRequestsException(
+            detail="Too many login attempts: try again later.", headers={"Retry-After": str(wait)}
+        )
+    account = await to_thread.run_sync(services.app.authenticate, data.email, data.password)
+    token = await request.app.state.api_tokens.issue(Actor(account.id, account.role, account.practitioner_id))
+    return Token(token=token, expires_in=request.app.state.api_tokens.lifetime)
+
+
+ACCOUNT_HANDLERS = [register, login]

@@ -1,0 +1,196 @@
+"""API appointments: book (idempotent), list mine, cancel, reschedule.
+
+Commands go to the event-sourced application; each waits for the booking
+read models to reach its position, so a GET right after shows its effect.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError
+from litestar import Request, get, post
+from litestar.params import Parameter
+
+from consulta.aggregates.appointment import Appointment
+from consulta.aggregates.errors import InvalidInputError, NotFoundError
+from consulta.application import Actor, Consulta
+from consulta.http.api_schemas import AppointmentList, AppointmentOut, BookingBody, CancelBody, RescheduleBody
+from consulta.http.api_support import (
+    BODY_OPTIONAL,
+    authenticated,
+    field_error,
+    problems,
+    render_appointment,
+    require_json,
+    services_of,
+)
+from consulta.services import BOOKING_VIEWS, Services
+
+BEARER = [{"bearer": []}]
+KEY_HELP = (
+    "Any unique string (1-200 printable ASCII characters), e.g. a UUID. A retry with the same key returns"
+    " the first answer and books nothing new; the same key with another body answers 422."
+)
+
+
+def idempotent_id(account_id: UUID, key: str) -> UUID:
+    """The appointment id a key stands for: the same key of the same account, the same appointment."""
+    return uuid5(NAMESPACE_URL, f"/idempotency/{account_id}/{key}")
+
+
+def _as_first_booked(app: Consulta, appointment_id: UUID) -> Appointment | None:
+    """The appointment as it was booked (version 1), whatever happened to it since."""
+    try:
+        found = app.repository.get(appointment_id, version=1)
+    except AggregateNotFoundError:
+        return None
+    if not isinstance(found, Appointment):
+        raise InvalidInputError("this Idempotency-Key cannot be used")
+    return found
+
+
+def _render(services: Services, appointment: Appointment) -> AppointmentOut:
+    practitioner = services.app.get_practitioner(appointment.practitioner_id)
+    rules = practitioner.rules
+    motif_name = next((m.name for m in rules.motifs if m.id == appointment.motif_id), None)
+    return render_appointment(appointment, rules.policy.timezone, practitioner.name, motif_name)
+
+
+def _own_profile(app: Consulta, actor: Actor) -> UUID:
+    profile_id = app.get_account(actor.account_id).profile_id
+    if profile_id is None:
+        raise field_error("profile_id", "is required for this account", "body")
+    return profile_id
+
+
+def _replay(services: Services, first: Appointment, data: BookingBody, profile_id: UUID) -> AppointmentOut:
+    same = (
+        first.practitioner_id == data.practitioner_id
+        and first.motif_id == data.motif_id
+        and first.mode == data.mode
+        and first.starts_at == data.starts_at
+        and first.profile_id == profile_id
+    )
+    if not same:
+        raise InvalidInputError("this Idempotency-Key was used for another booking")
+    return _render(services, first)
+
+
+@post(
+    "/appointments",
+    guards=[authenticated, require_json],
+    sync_to_thread=True,
+    security=BEARER,
+    summary="Book a slot",
+    description="Answers 201 with the appointment; a slot taken meanwhile answers 409.",
+    responses=problems(400, 401, 404, 409, 413, 415, 422),
+)
+def book_appointment(
+    request: Request[Any, Any, Any],
+    data: BookingBody,
+    actor: Actor,
+    idempotency_key: Annotated[
+        str | None, Parameter(header="Idempotency-Key", min_length=1, max_length=200, description=KEY_HELP)
+    ] = None,
+) -> AppointmentOut:
+    services = services_of(request)
+    app = services.app
+    if idempotency_key is not None and not (idempotency_key.isascii() and idempotency_key.isprintable()):
+        raise field_error("Idempotency-Key", "must be printable ASCII characters", "header")
+    profile_id = data.profile_id or _own_profile(app, actor)
+    appointment_id = idempotent_id(actor.account_id, idempotency_key) if idempotency_key else None
+    if appointment_id is not None and (first := _as_first_booked(app, appointment_id)) is not None:
+        return _replay(services, first, data, profile_id)
+    outcome = app.book(
+        actor,
+        data.practitioner_id,
+        data.motif_id,
+        data.mode,
+        data.starts_at,
+        profile_id,
+        services.clock.now(),
+        appointment_id=appointment_id,
+    )
+    first = _as_first_booked(app, outcome.id)
+    if first is None:  # cannot happen: book() saved it or found it
+        raise NotFoundError("appointment not found")
+    if not outcome.created:  # a concurrent request with the same key booked it first
+        return _replay(services, first, data, profile_id)
+    services.wait_for(outcome.position, BOOKING_VIEWS)
+    return _render(services, first)
+
+
+@get(
+    "/appointments",
+    guards=[authenticated],
+    sync_to_thread=True,
+    security=BEARER,
+    summary="My appointments",
+    description="Those of every profile the account manages, latest first.",
+    responses=problems(401),
+)
+def my_appointments(request: Request[Any, Any, Any], actor: Actor) -> AppointmentList:
+    rows = services_of(request).reads.appointments_of_account(actor.account_id)
+    return AppointmentList(
+        items=[render_appointment(r, r["timezone"], r["practitioner_name"], r["motif_name"]) for r in rows]
+    )
+
+
+@get(
+    "/appointments/{appointment_id:uuid}",
+    guards=[authenticated],
+    sync_to_thread=True,
+    security=BEARER,
+    summary="One of my appointments",
+    responses=problems(401, 404),
+)
+def my_appointment(request: Request[Any, Any, Any], appointment_id: UUID, actor: Actor) -> AppointmentOut:
+    row = services_of(request).reads.appointment_for_account(actor.account_id, appointment_id)
+    if row is None:
+        raise NotFoundError("appointment not found")
+    return render_appointment(row, row["timezone"], row["practitioner_name"], row["motif_name"])
+
+
+@post(
+    "/appointments/{appointment_id:uuid}/cancel",
+    guards=[authenticated, require_json],
+    opt={BODY_OPTIONAL: True},
+    status_code=200,
+    sync_to_thread=True,
+    security=BEARER,
+    summary="Cancel an appointment",
+    description="Patients may cancel until the practitioner's cut-off (422 after it); the body is optional.",
+    responses=problems(400, 401, 404, 409, 413, 415, 422),
+)
+def cancel_appointment(
+    request: Request[Any, Any, Any], appointment_id: UUID, actor: Actor, data: CancelBody | None = None
+) -> AppointmentOut:
+    services = services_of(request)
+    reason = data.reason if data else ""
+    outcome = services.app.cancel(actor, appointment_id, reason, services.clock.now())
+    services.wait_for(outcome.position, BOOKING_VIEWS)
+    return _render(services, services.app.get_appointment(actor, appointment_id))
+
+
+@post(
+    "/appointments/{appointment_id:uuid}/reschedule",
+    guards=[authenticated, require_json],
+    status_code=200,
+    sync_to_thread=True,
+    security=BEARER,
+    summary="Move an appointment to another slot",
+    description="Same motif; `mode` defaults to the current one. A slot taken answers 409.",
+    responses=problems(400, 401, 404, 409, 413, 415, 422),
+)
+def reschedule_appointment(
+    request: Request[Any, Any, Any], appointment_id: UUID, actor: Actor, data: RescheduleBody
+) -> AppointmentOut:
+    services = services_of(request)
+    outcome = services.app.reschedule(actor, appointment_id, data.starts_at, services.clock.now(), data.mode)
+    services.wait_for(outcome.position, BOOKING_VIEWS)
+    return _render(services, services.app.get_appointment(actor, appointment_id))
+
+
+APPOINTMENT_HANDLERS = [book_appointment, my_appointments, my_appointment, cancel_appointment, reschedule_appointment]

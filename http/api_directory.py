@@ -1,0 +1,114 @@
+"""API directory: find practitioners, read one, list their free slots (read models only)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get
+from litestar.params import Parameter
+
+from consulta.aggregates.errors import NotFoundError
+from consulta.http.api_schemas import Mode, PractitionerList, PractitionerOut, SlotList, SlotOut
+from consulta.http.api_support import field_error, parse_instant, problems, render_practitioner, services_of
+from consulta.projections.views import PractitionerCard
+
+DEFAULT_SLOT_DAYS = 7
+MAX_SLOT_DAYS = 62
+INSTANT_HELP = "ISO 8601 with its UTC offset (encode `+` as `%2B` in a URL)"
+
+
+def _card(request: Request[Any, Any, Any], practitioner_id: UUID) -> PractitionerCard:
+    card = services_of(request).reads.practitioner(practitioner_id)
+    if card is None:
+        raise NotFoundError("practitioner not found")
+    return card
+
+
+@get(
+    "/practitioners",
+    sync_to_thread=True,
+    summary="Find practitioners",
+    description="By name, specialty or city (`q`), exact specialty, exact city, and whether they consult by video.",
+    responses=problems(400, 422),
+)
+def list_practitioners(
+    request: Request[Any, Any, Any],
+    q: Annotated[str, Parameter(max_length=100, description="Words in the name, specialty or city")] = "",
+    specialty: Annotated[str, Parameter(max_length=100)] = "",
+    city: Annotated[str, Parameter(max_length=100)] = "",
+    video: Annotated[bool | None, Parameter(description="Only those who consult by video (true) or not")] = None,
+    limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
+) -> PractitionerList:
+    rows = services_of(request).reads.search_practitioners(q.strip(), specialty.strip(), city.strip(), video, limit)
+    return PractitionerList(items=[render_practitioner(row) for row in rows])
+
+
+@get(
+    "/practitioners/{practitioner_id:uuid}",
+    sync_to_thread=True,
+    summary="One practitioner, with the motifs bookable online",
+    responses=problems(404),
+)
+def show_practitioner(request: Request[Any, Any, Any], practitioner_id: UUID) -> PractitionerOut:
+    return render_practitioner(_card(request, practitioner_id))
+
+
+@get(
+    "/practitioners/{practitioner_id:uuid}/slots",
+    sync_to_thread=True,
+    summary="Free slots",
+    description=(
+        f"Slots bookable now in [from, to): from defaults to now, to to {DEFAULT_SLOT_DAYS} days after from;"
+        f" the range spans at most {MAX_SLOT_DAYS} days. Without `motif`, every motif bookable online."
+    ),
+    responses=problems(400, 404, 422),
+)
+def practitioner_slots(
+    request: Request[Any, Any, Any],
+    practitioner_id: UUID,
+    motif: Annotated[str | None, Parameter(max_length=100, description="A motif id")] = None,
+    from_: Annotated[str | None, Parameter(query="from", max_length=64, description=INSTANT_HELP)] = None,
+    to: Annotated[str | None, Parameter(max_length=64, description=INSTANT_HELP)] = None,
+    mode: Annotated[Mode | None, Parameter(description="At the practice or by video")] = None,
+) -> SlotList:
+    services = services_of(request)
+    now = services.clock.now()
+    card = _card(request, practitioner_id)
+    start = parse_instant(from_, "from") if from_ else now
+    end = parse_instant(to, "to") if to else start + timedelta(days=DEFAULT_SLOT_DAYS)
+    if end <= start:
+        raise field_error("to", "must come after from")
+    if end - start > timedelta(days=MAX_SLOT_DAYS):
+        raise field_error("to", f"must lie within {MAX_SLOT_DAYS} days of from")
+    if motif is not None:
+        card.rules.motif(motif)  # an unknown motif answers 404
+        motif_ids = [motif]
+    else:
+        motif_ids = [m["id"] for m in card.motifs if m.get("online", True)]
+    slots = [
+        slot
+        for motif_id in motif_ids
+        for slot in services.reads.free_slots(card, motif_id, start, end, now, mode=mode)
+    ]
+    slots.sort(key=lambda s: (s.starts_at, s.motif_id, s.mode))
+    zone = ZoneInfo(card.timezone)
+    return SlotList(
+        slots=[
+            SlotOut(
+                starts_at=s.starts_at.astimezone(zone),
+                ends_at=s.ends_at.astimezone(zone),
+                motif_id=s.motif_id,
+                mode=s.mode,  # type: ignore[arg-type]
+            )
+            for s in slots
+        ],
+        timezone=card.timezone,
+        starts_at=start.astimezone(zone),
+        ends_at=end.astimezone(zone),
+    )
+
+
+DIRECTORY_HANDLERS = [list_practitioners, show_practitioner, practitioner_slots]

@@ -1,0 +1,129 @@
+"""What every API handler shares: the JSON guard, field errors, time parsing, rendering."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+
+from consulta.application import Actor
+from consulta.http.api_schemas import AppointmentOut, MotifOut, PractitionerOut, Problem
+from consulta.http.auth import api_actor
+from consulta.http.errors import TITLES
+from consulta.services import Services
+
+JSON_TYPES = ("application/json",)
+BODY_OPTIONAL = "body_optional"  # handler opt: an empty body without a content type is fine
+
+
+def services_of(request: Request[Any, Any, Any]) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def authenticated(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard: a valid bearer token (401 otherwise), checked before the body is read."""
+    connection.state.api_actor = await api_actor(connection)  # type: ignore[arg-type]
+
+
+def current_actor(request: Request[Any, Any, Any]) -> Actor:
+    """The `actor` dependency of handlers behind the `authenticated` guard."""
+    return request.state.api_actor  # type: ignore[no-any-return]
+
+
+def require_json(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard: a request body must be `application/json` (415 otherwise), checked before it is read."""
+    headers = connection.headers
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type in JSON_TYPES or (media_type.startswith("application/") and media_type.endswith("+json")):
+        return
+    empty = headers.get("content-length", "0").strip() == "0" and "transfer-encoding" not in headers
+    if empty and handler.opt.get(BODY_OPTIONAL) and not media_type:
+        return
+    raise HTTPException(status_code=415, detail="Send the request body as application/json.")
+
+
+def field_error(field: str, reason: str, source: str = "query") -> ValidationException:
+    """A 422 naming the field and the rule, never the value."""
+    return ValidationException(detail=f"{field} {reason}", extra=[{"key": field, "message": reason, "source": source}])
+
+
+_SPACED_OFFSET = re.compile(r" (\d{2}(:?\d{2})?)$")
+
+
+def parse_instant(value: str, field: str) -> datetime:
+    """An ISO 8601 instant from a query string; a `+` sent unencoded arrives as a space."""
+    text = _SPACED_OFFSET.sub(r"+\1", value.strip())
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise field_error(field, "must be an ISO 8601 date-time with its UTC offset") from None
+    if parsed.tzinfo is None:
+        raise field_error(field, "must carry its UTC offset, for example +02:00 or Z")
+    return parsed
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the error answers a handler may give."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=TITLES.get(status, "Error"),
+            media_type="application/problem+json",
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+def render_motif(motif: dict[str, Any]) -> MotifOut:
+    return MotifOut(
+        id=motif["id"],
+        name=motif["name"],
+        duration_minutes=motif["duration_minutes"],
+        modes=list(motif["modes"]),
+        online=bool(motif.get("online", True)),
+        new_patients=bool(motif.get("new_patients", True)),
+    )
+
+
+def render_practitioner(row: Any) -> PractitionerOut:
+    """From a directory row (dict) or a `PractitionerCard`; motifs closed to online booking are left out."""
+    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+    return PractitionerOut(
+        id=get("id"),
+        name=get("name"),
+        specialty=get("specialty"),
+        city=get("city"),
+        video=bool(get("video")),
+        motifs=[render_motif(m) for m in get("motifs") if m.get("online", True)],
+        address=get("address") or "",
+        timezone=get("timezone"),
+    )
+
+
+def render_appointment(
+    source: Any, timezone: str, practitioner_name: str | None = None, motif_name: str | None = None
+) -> AppointmentOut:
+    """From an `Appointment` aggregate or a read-model row (dict), times in the practitioner's zone."""
+    get = source.get if isinstance(source, dict) else lambda key: getattr(source, key)
+    zone = ZoneInfo(timezone)
+    return AppointmentOut(
+        id=get("id"),
+        status=get("status"),
+        practitioner_id=get("practitioner_id"),
+        motif_id=get("motif_id"),
+        starts_at=get("starts_at").astimezone(zone),
+        ends_at=get("ends_at").astimezone(zone),
+        mode=get("mode"),
+        profile_id=get("profile_id"),
+        timezone=timezone,
+        practitioner_name=practitioner_name,
+        motif_name=motif_name,
+    )
