@@ -17,7 +17,6 @@ from litestar import Litestar, Request, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.middleware.session.server_side import ServerSideSessionConfig
-from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -25,8 +24,10 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from consulta.clock import Clock
+from consulta.http.api import api_openapi_config
 from consulta.http.auth import ApiTokens
 from consulta.http.errors import EXCEPTION_HANDLERS
+from consulta.http.pages_format import configure as configure_pages
 from consulta.http.routes import route_handlers
 from consulta.services import Services
 from consulta.settings import Settings
@@ -54,6 +55,7 @@ def template_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    configure_pages(env)  # per-request gettext (fr/en) and time helpers
     return env
 
 
@@ -129,7 +131,7 @@ def create_app(
         csrf_config=csrf,
         template_config=TemplateConfig(instance=engine),
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(title="Consulta API", version="1.0.0", path="/schema"),
+        openapi_config=api_openapi_config(),  # the JSON API's description (http/api.py)
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )

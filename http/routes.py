@@ -7,4 +7,10 @@ from typing import Any
 
 def route_handlers() -> list[Any]:
     handlers: list[Any] = []
+    from consulta.http.pages_all import PAGE_HANDLERS
+
+    handlers += PAGE_HANDLERS
+    from consulta.http.api import api_handlers
+
+    handlers += api_handlers()
     return handlers

@@ -241,6 +241,43 @@ class ReadModels:
             "SELECT * FROM {profiles} WHERE manager_id = %s ORDER BY created_at", (account_id,)
         )
 
+    # -- staff lookups (pages of the practitioner) ---------------------------
+
+    def agenda_appointment(self, practitioner_id: UUID, appointment_id: UUID) -> dict[str, Any] | None:
+        """One appointment of a practitioner's agenda, with the patient's name."""
+        rows = self._q(
+            "SELECT a.*, p.first_name, p.last_name, p.birth_date, m.name AS motif_name"
+            " FROM {agenda_appointments} a LEFT JOIN {profiles} p ON p.id = a.profile_id"
+            " LEFT JOIN {practitioner_motifs} m ON m.practitioner_id = a.practitioner_id"
+            " AND m.motif_id = a.motif_id WHERE a.practitioner_id = %s AND a.id = %s",
+            (practitioner_id, appointment_id),
+        )
+        return rows[0] if rows else None
+
+    def patients_of_practitioner(
+        self, practitioner_id: UUID, name: str = "", limit: int = 30
+    ) -> list[dict[str, Any]]:
+        """Profiles that already had an appointment with this practitioner, optionally matching a name."""
+        return self._q(
+            "SELECT p.id, p.first_name, p.last_name, p.birth_date FROM {profiles} p"
+            " WHERE EXISTS (SELECT 1 FROM {agenda_appointments} a WHERE a.practitioner_id = %(p)s"
+            " AND a.profile_id = p.id)"
+            " AND (%(n)s = '' OR p.last_name ILIKE %(nl)s OR p.first_name ILIKE %(nl)s"
+            " OR (p.first_name || ' ' || p.last_name) ILIKE %(nl)s)"
+            " ORDER BY lower(p.last_name), lower(p.first_name), p.id LIMIT %(limit)s",
+            {"p": practitioner_id, "n": name, "nl": f"%{_like_escape(name)}%", "limit": limit},
+        )
+
+    def profiles_by_name_and_birth(
+        self, last_name: str, birth_date: date, limit: int = 10
+    ) -> list[dict[str, Any]]:
+        """Exact last name and birth date: how staff find a patient new to them without browsing everyone."""
+        return self._q(
+            "SELECT id, first_name, last_name, birth_date FROM {profiles}"
+            " WHERE lower(last_name) = lower(%s) AND birth_date = %s ORDER BY first_name, id LIMIT %s",
+            (" ".join(last_name.split()), birth_date, limit),
+        )
+
     def positions(self) -> dict[str, int]:
         return {r["name"]: r["position"] for r in self._q("SELECT name, position FROM {projection_positions}")}
 

@@ -1,0 +1,23 @@
+"""Every HTML page handler, by audience: public, accounts, booking, patient, practitioner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consulta.http import (
+    pages_account,
+    pages_booking,
+    pages_patient,
+    pages_pro,
+    pages_pro_manage,
+    pages_public,
+)
+
+PAGE_HANDLERS: list[Any] = [
+    *pages_public.HANDLERS,
+    *pages_account.HANDLERS,
+    *pages_booking.HANDLERS,
+    *pages_patient.HANDLERS,
+    *pages_pro.HANDLERS,
+    *pages_pro_manage.HANDLERS,
+]

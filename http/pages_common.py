@@ -1,0 +1,171 @@
+"""What every page handler shares: rendering, redirects, sessions, parsing of form values.
+
+Handlers stay thin: parse (a 400 page on malformed input, before any
+command runs), one command, wait for the read models to reach its position,
+303 to a page that reads them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+from uuid import UUID
+
+import anyio.from_thread
+from litestar import MediaType, Request
+from litestar.datastructures import Cookie
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.response import Redirect, Template
+from litestar.utils.empty import value_or_default
+
+from consulta.application import Actor, Outcome
+from consulta.http import i18n
+from consulta.http.auth import SESSION_ACTOR, actor_to_session, page_actor
+from consulta.services import BOOKING_VIEWS, Services
+
+AnyRequest = Request[Any, Any, Any]
+SESSION_HOLD = "hold"
+
+
+def services_of(request: AnyRequest) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def now_of(request: AnyRequest) -> datetime:
+    return services_of(request).clock.now()
+
+
+def page(template: str, status: int = 200, **context: Any) -> Template:
+    return Template(f"pages/{template}", context=context, status_code=status, media_type=MediaType.HTML)
+
+
+def see_other(url: str) -> Redirect:
+    return Redirect(url, status_code=303)
+
+
+def committed(request: AnyRequest, outcome: Outcome, url: str) -> Redirect:
+    """After a command: wait until the pages' read models show it, then redirect."""
+    services_of(request).wait_for(outcome.position, BOOKING_VIEWS)
+    return see_other(url)
+
+
+def translate(request: AnyRequest, message: str) -> str:
+    return i18n.gettext_for(i18n.request_language(request))(message)
+
+
+# -- who is calling -----------------------------------------------------------
+
+
+def login_url(next_url: str) -> str:
+    return "/login?" + urlencode({"next": next_url})
+
+
+def here(request: AnyRequest) -> str:
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """Only a path of this site: never another host (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    return quote(value, safe="/?&=:-_.~%+")
+
+
+def patient_of(request: AnyRequest) -> Actor | None:
+    actor = page_actor(request)
+    return actor if actor is not None and actor.role == "patient" else None
+
+
+def staff_of(request: AnyRequest) -> Actor:
+    """The practitioner (or later a secretary) of an agenda page; others see nothing there."""
+    actor = page_actor(request)
+    if actor is None or actor.practitioner_id is None or not actor.is_staff:
+        raise NotFoundException("page not found")
+    return actor
+
+
+def start_session(request: AnyRequest, actor: Actor, keep: dict[str, Any] | None = None) -> None:
+    """Log in on a fresh session id: the pre-login id (maybe planted) is dropped with its data."""
+    old_id = request.cookies.get(_session_key(request))
+    if old_id:
+        store = request.app.stores.get("sessions")
+        anyio.from_thread.run(store.delete, old_id)
+        request.cookies.pop(_session_key(request), None)  # shared with the session middleware
+    request.clear_session()
+    request.set_session({SESSION_ACTOR: actor_to_session(actor), **(keep or {})})
+
+
+def end_session(request: AnyRequest) -> None:
+    request.clear_session()
+
+
+def _session_key(request: AnyRequest) -> str:
+    settings = request.app.state.settings
+    return "session" if settings.is_dev else "__Host-session"
+
+
+def session_value(request: AnyRequest, key: str) -> Any:
+    session = value_or_default(request.scope.get("session"), {}) or {}
+    return session.get(key)
+
+
+def update_session(request: AnyRequest, **values: Any) -> None:
+    session = dict(value_or_default(request.scope.get("session"), {}) or {})
+    for key, value in values.items():
+        if value is None:
+            session.pop(key, None)
+        else:
+            session[key] = value
+    request.set_session(session)
+
+
+def language_cookie(language: str) -> Cookie:
+    return Cookie(key=i18n.LANGUAGE_COOKIE, value=language, max_age=365 * 24 * 3600, samesite="lax", path="/")
+
+
+# -- parsing form and query values (400 before anything runs) ------------------
+
+
+def bad_input(what: str) -> ClientException:
+    return ClientException(f"Malformed {what}.")
+
+
+def parse_uuid(value: str | None, what: str = "id") -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise bad_input(what) from None
+
+
+def parse_day(value: str | None, default: date | None = None) -> date:
+    if not value and default is not None:
+        return default
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise bad_input("date") from None
+
+
+def parse_instant(value: str) -> datetime:
+    """An ISO 8601 instant with its offset, as the pages write them."""
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise bad_input("time") from None
+    if instant.tzinfo is None:
+        raise bad_input("time")
+    return instant.astimezone(UTC)
+
+
+def slot_value(mode: str, starts_at: datetime) -> str:
+    return f"{mode}|{starts_at.astimezone(UTC).isoformat()}"
+
+
+def parse_slot(value: str) -> tuple[str, datetime]:
+    """A chosen slot, written by the pages as `mode|instant`."""
+    mode, sep, instant = value.partition("|")
+    if not sep or mode not in ("practice", "video"):
+        raise bad_input("slot")
+    return mode, parse_instant(instant)

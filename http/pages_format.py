@@ -1,0 +1,85 @@
+"""Template helpers: local times with their zone, dates in the reader's language.
+
+Instants are stored in UTC; pages show them in the practitioner's zone and
+name the zone ("09:00 (Europe/Paris)"). `<time datetime>` carries the UTC
+instant so /static/app.js can add the reader's own time when it differs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+
+from consulta.application import Actor
+from consulta.http import i18n
+from consulta.http.auth import page_actor
+
+
+def local(instant: datetime, zone: str) -> datetime:
+    return instant.astimezone(ZoneInfo(zone))
+
+
+def hm(instant: datetime, zone: str) -> str:
+    return local(instant, zone).strftime("%H:%M")
+
+
+def time_tag(instant: datetime, zone: str, with_zone: bool = True) -> Markup:
+    """`<time>` with the local hour and, by default, the zone's name after it."""
+    text = hm(instant, zone)
+    tag = Markup('<time datetime="{}" data-zone="{}">{}</time>').format(instant.isoformat(), zone, text)
+    return tag + Markup(" ({})").format(zone) if with_zone else tag
+
+
+@pass_context
+def long_date(context: Context, value: date | datetime, zone: str | None = None) -> str:
+    if isinstance(value, datetime):
+        value = local(value, zone or "UTC").date()
+    language = i18n.request_language(context.get("request"))
+    return format_date(value, format="full", locale=language)
+
+
+@pass_context
+def short_date(context: Context, value: date | datetime, zone: str | None = None) -> str:
+    if isinstance(value, datetime):
+        value = local(value, zone or "UTC").date()
+    language = i18n.request_language(context.get("request"))
+    return format_date(value, format="EEE d MMM", locale=language)
+
+
+def iso_local(instant: datetime, zone: str) -> str:
+    """The value of a datetime-local input: local wall time without offset."""
+    return local(instant, zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def mode_icon(mode: str) -> Markup:
+    return Markup('<span class="mode mode-{}" aria-hidden="true"></span>').format(escape(mode))
+
+
+@pass_context
+def viewer(context: Context) -> Actor | None:
+    """Who is reading the page (for the navigation), or None."""
+    request = context.get("request")
+    return page_actor(request) if request is not None else None
+
+
+@pass_context
+def current_path(context: Context) -> str:
+    request = context.get("request")
+    if request is None:
+        return "/"
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return str(request.url.path) + (f"?{query}" if query else "")
+
+
+def configure(env: Environment) -> None:
+    """Add translations and these helpers to the page templates' environment."""
+    i18n.install(env)
+    env.filters.update(
+        hm=hm, time_tag=time_tag, long_date=long_date, short_date=short_date, iso_local=iso_local
+    )
+    env.globals.update(mode_icon=mode_icon, viewer=viewer, current_path=current_path)

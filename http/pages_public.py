@@ -1,0 +1,136 @@
+"""Pages anyone can read: search, results, a practitioner's page with the next free slots."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from itertools import groupby
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from consulta.aggregates.rules import Slot
+from consulta.http import i18n
+from consulta.http.pages_common import (
+    AnyRequest,
+    language_cookie,
+    now_of,
+    page,
+    parse_day,
+    patient_of,
+    safe_next,
+    see_other,
+    services_of,
+)
+from consulta.projections.views import PractitionerCard
+
+NEXT_SLOTS_PER_MOTIF = 12
+DAYS_PER_PAGE = 7
+
+
+def _text(value: str | None, limit: int = 100) -> str:
+    return " ".join((value or "").split())[:limit]
+
+
+@get("/", sync_to_thread=True, name="home")
+def home(request: AnyRequest) -> Template:
+    specialties, cities = services_of(request).reads.specialties_and_cities()
+    return page("home.html.j2", specialties=specialties, cities=cities, form={})
+
+
+@get("/search", sync_to_thread=True, name="search")
+def search(
+    request: AnyRequest,
+    q: FromQuery[str] = "",
+    specialty: FromQuery[str] = "",
+    city: FromQuery[str] = "",
+    video: FromQuery[str] = "",
+) -> Template:
+    reads = services_of(request).reads
+    form = {"q": _text(q), "specialty": _text(specialty), "city": _text(city), "video": video == "1"}
+    found = reads.search_practitioners(
+        form["q"], form["specialty"], form["city"], True if form["video"] else None
+    )
+    specialties, cities = reads.specialties_and_cities()
+    return page("results.html.j2", results=found, form=form, specialties=specialties, cities=cities)
+
+
+def card_or_404(request: AnyRequest, practitioner_id: UUID) -> PractitionerCard:
+    card = services_of(request).reads.practitioner(practitioner_id)
+    if card is None:
+        raise NotFoundException("No such practitioner.")
+    return card
+
+
+def by_day(slots: list[Slot], zone: str) -> list[tuple[date, list[Slot]]]:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    return [
+        (day, list(group)) for day, group in groupby(slots, key=lambda s: s.starts_at.astimezone(tz).date())
+    ]
+
+
+@get("/practitioners/{practitioner_id:uuid}", sync_to_thread=True, name="practitioner")
+def practitioner_page(request: AnyRequest, practitioner_id: FromPath[UUID]) -> Template:
+    reads = services_of(request).reads
+    card = card_or_404(request, practitioner_id)
+    now = now_of(request)
+    horizon = now + timedelta(days=card.rules.policy.horizon_days)
+    motifs: list[dict[str, Any]] = []
+    for motif in card.rules.motifs:
+        slots = reads.free_slots(card, motif.id, now, horizon, now, limit=NEXT_SLOTS_PER_MOTIF)
+        motifs.append({"motif": motif, "days": by_day(slots, card.timezone)})
+    return page("practitioner.html.j2", card=card, motifs=motifs, patient=patient_of(request))
+
+
+@get("/practitioners/{practitioner_id:uuid}/slots", sync_to_thread=True, name="practitioner_slots")
+def practitioner_slots(
+    request: AnyRequest, practitioner_id: FromPath[UUID], motif: FromQuery[str], start: FromQuery[str] = ""
+) -> Template:
+    """A week of one motif's free slots, with links to the weeks before and after."""
+    reads = services_of(request).reads
+    card = card_or_404(request, practitioner_id)
+    chosen = card.rules.motif(motif)  # NotFoundError -> 404
+    now = now_of(request)
+    first = parse_day(start, card.rules.local_day(now))
+    lo, _ = card.rules.day_bounds(first)
+    _, hi = card.rules.day_bounds(first + timedelta(days=DAYS_PER_PAGE - 1))
+    slots = reads.free_slots(card, chosen.id, lo, hi, now)
+    days = dict(by_day(slots, card.timezone))
+    week = [
+        (first + timedelta(days=i), days.get(first + timedelta(days=i), [])) for i in range(DAYS_PER_PAGE)
+    ]
+    return page(
+        "slots.html.j2",
+        card=card,
+        motif=chosen,
+        week=week,
+        previous=first - timedelta(days=DAYS_PER_PAGE) if first > card.rules.local_day(now) else None,
+        following=first + timedelta(days=DAYS_PER_PAGE),
+        patient=patient_of(request),
+    )
+
+
+class LanguageForm(msgspec.Struct):
+    lang: str
+    next: str = "/"
+
+
+@post("/language", sync_to_thread=False, name="language")
+def choose_language(
+    data: Annotated[LanguageForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    """Remember the reader's language in a cookie (no account needed)."""
+    language = data.lang if data.lang in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    response = see_other(safe_next(data.next))
+    response.cookies.append(language_cookie(language))
+    return response
+
+
+HANDLERS = [home, search, practitioner_page, practitioner_slots, choose_language]
