@@ -42,7 +42,9 @@ def api_openapi_config() -> OpenAPIConfig:
             " errors are application/problem+json (RFC 9457)."
         ),
         components=Components(
-            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="POST /api/v1/auth/login")}
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="POST /api/v1/auth/login")
+            }
         ),
         tags=[
             Tag(name="accounts", description="Register and log in"),

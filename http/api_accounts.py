@@ -7,6 +7,7 @@ from typing import Any
 from anyio import to_thread
 from litestar import Litestar, Request, post
 from litestar.exceptions import TooManyRequestsException
+from litestar.params import JSONBody
 
 from consulta.application import Actor
 from consulta.http.api_limits import LoginLimiter
@@ -34,7 +35,7 @@ def login_limiter(app: Litestar) -> LoginLimiter:
     description="Creates the account and the patient's own profile. An e-mail already in use answers 409.",
     responses=problems(400, 409, 413, 415, 422),
 )
-def register(request: Request[Any, Any, Any], data: RegisterBody) -> Registered:
+def register(request: Request[Any, Any, Any], data: JSONBody[RegisterBody]) -> Registered:
     services = services_of(request)
     outcome = services.app.register_patient(
         data.email, data.password, data.first_name, data.last_name, data.birth_date, services.clock.now()
@@ -55,7 +56,7 @@ def register(request: Request[Any, Any, Any], data: RegisterBody) -> Registered:
     ),
     responses=problems(400, 401, 413, 415, 422, 429),
 )
-async def login(request: Request[Any, Any, Any], data: LoginBody) -> Token:
+async def login(request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> Token:
     services = services_of(request)
     address = request.client.host if request.client else "unknown"
     wait = await login_limiter(request.app).attempt(address, data.email, services.clock.now())

@@ -11,7 +11,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from consulta.aggregates.appointment import Appointment
 from consulta.aggregates.errors import InvalidInputError, NotFoundError
@@ -28,7 +29,7 @@ from consulta.http.api_support import (
 )
 from consulta.services import BOOKING_VIEWS, Services
 
-BEARER = [{"bearer": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 KEY_HELP = (
     "Any unique string (1-200 printable ASCII characters), e.g. a UUID. A retry with the same key returns"
     " the first answer and books nothing new; the same key with another body answers 422."
@@ -89,10 +90,11 @@ def _replay(services: Services, first: Appointment, data: BookingBody, profile_i
 )
 def book_appointment(
     request: Request[Any, Any, Any],
-    data: BookingBody,
-    actor: Actor,
+    data: JSONBody[BookingBody],
+    actor: NamedDependency[Actor],
     idempotency_key: Annotated[
-        str | None, Parameter(header="Idempotency-Key", min_length=1, max_length=200, description=KEY_HELP)
+        str | None,
+        HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200, description=KEY_HELP),
     ] = None,
 ) -> AppointmentOut:
     services = services_of(request)
@@ -131,7 +133,7 @@ def book_appointment(
     description="Those of every profile the account manages, latest first.",
     responses=problems(401),
 )
-def my_appointments(request: Request[Any, Any, Any], actor: Actor) -> AppointmentList:
+def my_appointments(request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> AppointmentList:
     rows = services_of(request).reads.appointments_of_account(actor.account_id)
     return AppointmentList(
         items=[render_appointment(r, r["timezone"], r["practitioner_name"], r["motif_name"]) for r in rows]
@@ -146,7 +148,9 @@ def my_appointments(request: Request[Any, Any, Any], actor: Actor) -> Appointmen
     summary="One of my appointments",
     responses=problems(401, 404),
 )
-def my_appointment(request: Request[Any, Any, Any], appointment_id: UUID, actor: Actor) -> AppointmentOut:
+def my_appointment(
+    request: Request[Any, Any, Any], appointment_id: FromPath[UUID], actor: NamedDependency[Actor]
+) -> AppointmentOut:
     row = services_of(request).reads.appointment_for_account(actor.account_id, appointment_id)
     if row is None:
         raise NotFoundError("appointment not found")
@@ -165,7 +169,10 @@ def my_appointment(request: Request[Any, Any, Any], appointment_id: UUID, actor:
     responses=problems(400, 401, 404, 409, 413, 415, 422),
 )
 def cancel_appointment(
-    request: Request[Any, Any, Any], appointment_id: UUID, actor: Actor, data: CancelBody | None = None
+    request: Request[Any, Any, Any],
+    appointment_id: FromPath[UUID],
+    actor: NamedDependency[Actor],
+    data: JSONBody[CancelBody | None] = None,
 ) -> AppointmentOut:
     services = services_of(request)
     reason = data.reason if data else ""
@@ -185,7 +192,10 @@ def cancel_appointment(
     responses=problems(400, 401, 404, 409, 413, 415, 422),
 )
 def reschedule_appointment(
-    request: Request[Any, Any, Any], appointment_id: UUID, actor: Actor, data: RescheduleBody
+    request: Request[Any, Any, Any],
+    appointment_id: FromPath[UUID],
+    actor: NamedDependency[Actor],
+    data: JSONBody[RescheduleBody],
 ) -> AppointmentOut:
     services = services_of(request)
     outcome = services.app.reschedule(actor, appointment_id, data.starts_at, services.clock.now(), data.mode)
@@ -193,4 +203,10 @@ def reschedule_appointment(
     return _render(services, services.app.get_appointment(actor, appointment_id))
 
 
-APPOINTMENT_HANDLERS = [book_appointment, my_appointments, my_appointment, cancel_appointment, reschedule_appointment]
+APPOINTMENT_HANDLERS = [
+    book_appointment,
+    my_appointments,
+    my_appointment,
+    cancel_appointment,
+    reschedule_appointment,
+]

@@ -8,7 +8,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from consulta.aggregates.errors import NotFoundError
 from consulta.http.api_schemas import Mode, PractitionerList, PractitionerOut, SlotList, SlotOut
@@ -31,18 +31,24 @@ def _card(request: Request[Any, Any, Any], practitioner_id: UUID) -> Practitione
     "/practitioners",
     sync_to_thread=True,
     summary="Find practitioners",
-    description="By name, specialty or city (`q`), exact specialty, exact city, and whether they consult by video.",
+    description="By words in the name, specialty or city (`q`), exact specialty and city, and video.",
     responses=problems(400, 422),
 )
 def list_practitioners(
     request: Request[Any, Any, Any],
-    q: Annotated[str, Parameter(max_length=100, description="Words in the name, specialty or city")] = "",
-    specialty: Annotated[str, Parameter(max_length=100)] = "",
-    city: Annotated[str, Parameter(max_length=100)] = "",
-    video: Annotated[bool | None, Parameter(description="Only those who consult by video (true) or not")] = None,
-    limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
+    q: Annotated[
+        str, QueryParameter(max_length=100, description="Words in the name, specialty or city")
+    ] = "",
+    specialty: Annotated[str, QueryParameter(max_length=100)] = "",
+    city: Annotated[str, QueryParameter(max_length=100)] = "",
+    video: Annotated[
+        bool | None, QueryParameter(description="Only those who consult by video (true) or not")
+    ] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
 ) -> PractitionerList:
-    rows = services_of(request).reads.search_practitioners(q.strip(), specialty.strip(), city.strip(), video, limit)
+    rows = services_of(request).reads.search_practitioners(
+        q.strip(), specialty.strip(), city.strip(), video, limit
+    )
     return PractitionerList(items=[render_practitioner(row) for row in rows])
 
 
@@ -52,7 +58,7 @@ def list_practitioners(
     summary="One practitioner, with the motifs bookable online",
     responses=problems(404),
 )
-def show_practitioner(request: Request[Any, Any, Any], practitioner_id: UUID) -> PractitionerOut:
+def show_practitioner(request: Request[Any, Any, Any], practitioner_id: FromPath[UUID]) -> PractitionerOut:
     return render_practitioner(_card(request, practitioner_id))
 
 
@@ -68,11 +74,11 @@ def show_practitioner(request: Request[Any, Any, Any], practitioner_id: UUID) ->
 )
 def practitioner_slots(
     request: Request[Any, Any, Any],
-    practitioner_id: UUID,
-    motif: Annotated[str | None, Parameter(max_length=100, description="A motif id")] = None,
-    from_: Annotated[str | None, Parameter(query="from", max_length=64, description=INSTANT_HELP)] = None,
-    to: Annotated[str | None, Parameter(max_length=64, description=INSTANT_HELP)] = None,
-    mode: Annotated[Mode | None, Parameter(description="At the practice or by video")] = None,
+    practitioner_id: FromPath[UUID],
+    motif: Annotated[str | None, QueryParameter(max_length=100, description="A motif id")] = None,
+    from_: Annotated[str | None, QueryParameter(name="from", max_length=64, description=INSTANT_HELP)] = None,
+    to: Annotated[str | None, QueryParameter(max_length=64, description=INSTANT_HELP)] = None,
+    mode: Annotated[Mode | None, QueryParameter(description="At the practice or by video")] = None,
 ) -> SlotList:
     services = services_of(request)
     now = services.clock.now()

@@ -57,7 +57,7 @@ class LoginBody(msgspec.Struct, kw_only=True):
 
 class Token(msgspec.Struct, kw_only=True):
     token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the scheme's name, not a secret
     expires_in: int
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,7 +52,9 @@ def require_json(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRo
 
 def field_error(field: str, reason: str, source: str = "query") -> ValidationException:
     """A 422 naming the field and the rule, never the value."""
-    return ValidationException(detail=f"{field} {reason}", extra=[{"key": field, "message": reason, "source": source}])
+    return ValidationException(
+        detail=f"{field} {reason}", extra=[{"key": field, "message": reason, "source": source}]
+    )
 
 
 _SPACED_OFFSET = re.compile(r" (\d{2}(:?\d{2})?)$")
@@ -82,6 +85,12 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+def _getter(source: Any) -> Callable[[str], Any]:
+    if isinstance(source, dict):
+        return source.__getitem__
+    return lambda key: getattr(source, key)
+
+
 def render_motif(motif: dict[str, Any]) -> MotifOut:
     return MotifOut(
         id=motif["id"],
@@ -95,7 +104,7 @@ def render_motif(motif: dict[str, Any]) -> MotifOut:
 
 def render_practitioner(row: Any) -> PractitionerOut:
     """From a directory row (dict) or a `PractitionerCard`; motifs closed to online booking are left out."""
-    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+    get = _getter(row)
     return PractitionerOut(
         id=get("id"),
         name=get("name"),
@@ -112,7 +121,7 @@ def render_appointment(
     source: Any, timezone: str, practitioner_name: str | None = None, motif_name: str | None = None
 ) -> AppointmentOut:
     """From an `Appointment` aggregate or a read-model row (dict), times in the practitioner's zone."""
-    get = source.get if isinstance(source, dict) else lambda key: getattr(source, key)
+    get = _getter(source)
     zone = ZoneInfo(timezone)
     return AppointmentOut(
         id=get("id"),

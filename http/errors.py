@@ -7,6 +7,7 @@ title and the rule that refused it.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -102,8 +103,32 @@ def http_error_handler(request: Request[Any, Any, Any], error: HTTPException) ->
         names = ", ".join(sorted({str(e.get("key", "")) for e in fields if e.get("key")}))
         detail = f"The request is malformed ({names})." if names else "The request is malformed."
     if is_api(request):
+        if isinstance(error, ValidationException):
+            return api_validation_problem(error)
         return _with_headers(problem(status, detail), error)
     return _with_headers(error_page(request, status, detail), error)
+
+
+_QUOTED = re.compile(r"'[^']*'")  # msgspec quotes offending values in single quotes
+_NAMED_FIELD = re.compile(r"field `([^`]{1,100})`")
+
+
+def api_validation_problem(error: ValidationException) -> Response[Any]:
+    """422 naming each invalid field and its rule; the values themselves are never echoed."""
+    errors: list[dict[str, str]] = []
+    for item in error.extra if isinstance(error.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", ""))
+        name = str(item.get("key") or "")
+        named = _NAMED_FIELD.search(message)
+        if name in ("", "data") and named:
+            name = named.group(1)
+        reason = " ".join(_QUOTED.sub("", message).split()) or "is invalid"
+        errors.append({"name": name or "body", "reason": reason})
+    names = ", ".join(dict.fromkeys(e["name"] for e in errors))
+    detail = f"Invalid value for: {names}." if names else "The request is invalid."
+    return problem(422, detail, "invalid_fields", errors=errors)
 
 
 def _with_headers(response: Response[Any], error: HTTPException) -> Response[Any]:
