@@ -6,6 +6,7 @@ The CLI is an entry point like the web layer: it reads the clock and passes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -88,10 +89,8 @@ def dev(port: int, host: str) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through
     # SystemExit instead lets atexit stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(app, host=host, port=port, log_level="info")
-    except KeyboardInterrupt:
-        pass
 
 
 def _forget_dead_handles(data_dir: Path) -> None:
@@ -122,8 +121,8 @@ def _alive(pid: int) -> bool:
 
 def _seed(settings: Settings) -> bool:
     """Seed when the log holds no practitioner; True when the demo accounts exist."""
-    from consulta.application import Consulta
     from consulta import seed as demo
+    from consulta.application import Consulta
 
     app = Consulta(env={**settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "1"})
     try:
@@ -174,7 +173,11 @@ def serve(host: str, port: int) -> None:
     type=click.Choice(projection_names()),
     help="Run only this projection (repeatable).",
 )
-@click.option("--heartbeat", type=click.Path(dir_okay=False, path_type=Path), help="File touched while all runners live.")
+@click.option(
+    "--heartbeat",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File touched while all runners live.",
+)
 def project(only: tuple[str, ...], heartbeat: Path | None) -> None:
     """Run the projection runners until SIGTERM or SIGINT."""
     from consulta.services import run_projection
@@ -185,7 +188,9 @@ def project(only: tuple[str, ...], heartbeat: Path | None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     threads = [
-        threading.Thread(target=run_projection, args=(settings, name, stop), name=f"projection-{name}", daemon=True)
+        threading.Thread(
+            target=run_projection, args=(settings, name, stop), name=f"projection-{name}", daemon=True
+        )
         for name in names
     ]
     for thread in threads:

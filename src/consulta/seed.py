@@ -18,7 +18,7 @@ from consulta.aggregates.account import EmailIndex
 from consulta.aggregates.errors import DomainError, EmailTakenError
 from consulta.application import Actor, Consulta
 
-DEMO_PASSWORD = "consulta-demo"  # demo only: every demo account uses it
+DEMO_PASSWORD = "consulta-demo"  # noqa: S105  # demo only: every demo account uses it
 PRACTITIONER_REGISTERED = "consulta.Practitioner.Registered"
 
 
@@ -33,7 +33,11 @@ def _week(ranges: list[tuple[str, str, str]], days: range = range(5)) -> list[di
     return [{"weekday": d, "start": s, "end": e, "place": p} for d in days for s, e, p in ranges]
 
 
-PRACTICE_AND_VIDEO = [("08:30", "12:00", "practice"), ("14:00", "17:30", "practice"), ("17:30", "19:00", "video")]
+PRACTICE_AND_VIDEO = [
+    ("08:30", "12:00", "practice"),
+    ("14:00", "17:30", "practice"),
+    ("17:30", "19:00", "video"),
+]
 
 PRACTITIONERS: list[dict[str, Any]] = [
     {
@@ -54,7 +58,12 @@ PRACTITIONERS: list[dict[str, Any]] = [
                 "modes": ["practice", "video"],
                 "new_patients": False,
             },
-            {"id": "certificate", "name": "Sports certificate", "duration_minutes": 20, "modes": ["practice"]},
+            {
+                "id": "certificate",
+                "name": "Sports certificate",
+                "duration_minutes": 20,
+                "modes": ["practice"],
+            },
         ],
         "policy": {"min_notice_minutes": 120, "horizon_days": 60, "cancel_cutoff_minutes": 240},
     },
@@ -65,9 +74,16 @@ PRACTITIONERS: list[dict[str, Any]] = [
         "city": "Paris",
         "address": "8 boulevard Voltaire, 75011 Paris",
         "timezone": "Europe/Paris",
-        "hours": _week([("09:00", "12:30", "practice"), ("14:00", "18:00", "practice"), ("18:00", "19:00", "video")]),
+        "hours": _week(
+            [("09:00", "12:30", "practice"), ("14:00", "18:00", "practice"), ("18:00", "19:00", "video")]
+        ),
         "motifs": [
-            {"id": "consult", "name": "Child consultation", "duration_minutes": 30, "modes": ["practice", "video"]},
+            {
+                "id": "consult",
+                "name": "Child consultation",
+                "duration_minutes": 30,
+                "modes": ["practice", "video"],
+            },
             {"id": "vaccination", "name": "Vaccination", "duration_minutes": 15, "modes": ["practice"]},
             {"id": "newborn", "name": "Newborn check-up", "duration_minutes": 45, "modes": ["practice"]},
             {
@@ -89,13 +105,25 @@ PRACTITIONERS: list[dict[str, Any]] = [
         "city": "Bordeaux",
         "address": "3 cours de l'Intendance, 33000 Bordeaux",
         "timezone": "Europe/Paris",
-        "hours": _week([("09:00", "13:00", "practice"), ("14:00", "16:00", "video"), ("16:00", "18:00", "practice")]),
+        "hours": _week(
+            [("09:00", "13:00", "practice"), ("14:00", "16:00", "video"), ("16:00", "18:00", "practice")]
+        ),
         "motifs": [
-            {"id": "consult", "name": "Skin consultation", "duration_minutes": 20, "modes": ["practice", "video"]},
+            {
+                "id": "consult",
+                "name": "Skin consultation",
+                "duration_minutes": 20,
+                "modes": ["practice", "video"],
+            },
             {"id": "mole-check", "name": "Mole check", "duration_minutes": 30, "modes": ["practice"]},
             {"id": "acne-follow-up", "name": "Acne follow-up", "duration_minutes": 15, "modes": ["video"]},
         ],
-        "policy": {"min_notice_minutes": 240, "horizon_days": 90, "cancel_cutoff_minutes": 1440, "video_daily_cap": 4},
+        "policy": {
+            "min_notice_minutes": 240,
+            "horizon_days": 90,
+            "cancel_cutoff_minutes": 1440,
+            "video_daily_cap": 4,
+        },
     },
     {
         "email": "hugo.bernard@demo.consulta.example",
@@ -128,15 +156,40 @@ PRACTITIONERS: list[dict[str, Any]] = [
 ]
 
 PATIENTS: list[dict[str, Any]] = [
-    {"email": "alice.durand@demo.consulta.example", "first": "Alice", "last": "Durand", "birth": date(1985, 5, 17)},
-    {"email": "bruno.garcia@demo.consulta.example", "first": "Bruno", "last": "Garcia", "birth": date(1972, 11, 2)},
-    {"email": "chloe.roux@demo.consulta.example", "first": "Chloé", "last": "Roux", "birth": date(1999, 2, 28)},
+    {
+        "email": "alice.durand@demo.consulta.example",
+        "first": "Alice",
+        "last": "Durand",
+        "birth": date(1985, 5, 17),
+    },
+    {
+        "email": "bruno.garcia@demo.consulta.example",
+        "first": "Bruno",
+        "last": "Garcia",
+        "birth": date(1972, 11, 2),
+    },
+    {
+        "email": "chloe.roux@demo.consulta.example",
+        "first": "Chloé",
+        "last": "Roux",
+        "birth": date(1999, 2, 28),
+    },
+]
+
+
+# (practitioner, patient, motif, mode, days ahead): Alice sees Dr Martin at the practice,
+# Bruno Dr Moreau by video, Chloé Dr Lefèvre at the practice.
+DEMO_BOOKINGS = [
+    (0, 0, "consult", "practice", 2),
+    (2, 1, "consult", "video", 3),
+    (1, 2, "consult", "practice", 4),
 ]
 
 
 def demo_logins() -> list[DemoLogin]:
     practitioners = [
-        DemoLogin("practitioner", p["email"], f"{p['name']}, {p['specialty']}, {p['city']}") for p in PRACTITIONERS
+        DemoLogin("practitioner", p["email"], f"{p['name']}, {p['specialty']}, {p['city']}")
+        for p in PRACTITIONERS
     ]
     patients = [DemoLogin("patient", p["email"], f"{p['first']} {p['last']}") for p in PATIENTS]
     return practitioners + patients
@@ -172,10 +225,10 @@ def seed(app: Consulta, now: datetime) -> int | None:
         return None
     position = max(p for _, _, p in agendas + patients)
     # A few bookings so that agendas and "my appointments" are not empty.
-    for (practitioner_id, _, _), (patient, profile_id, _), (motif, mode, days) in zip(
-        agendas, patients, [("consult", "practice", 2), ("consult", "video", 3), ("consult", "practice", 4)]
-    ):
-        booked = _book_first_free(app, practitioner_id, patient, profile_id, motif, mode, now, days)
+    for practitioner_index, patient_index, motif, mode, days_ahead in DEMO_BOOKINGS:
+        practitioner_id = agendas[practitioner_index][0]
+        patient, profile_id, _ = patients[patient_index]
+        booked = _book_first_free(app, practitioner_id, patient, profile_id, motif, mode, now, days_ahead)
         position = max(position, booked)
     return position
 
@@ -204,7 +257,9 @@ def _add_practitioner(app: Consulta, spec: dict[str, Any], now: datetime) -> tup
 
 
 def _add_patient(app: Consulta, spec: dict[str, Any], now: datetime) -> tuple[Actor, Any, int]:
-    outcome = app.register_patient(spec["email"], DEMO_PASSWORD, spec["first"], spec["last"], spec["birth"], now)
+    outcome = app.register_patient(
+        spec["email"], DEMO_PASSWORD, spec["first"], spec["last"], spec["birth"], now
+    )
     account = app.get_account(outcome.id)
     return Actor(outcome.id, "patient"), account.profile_id, outcome.position
 
@@ -225,7 +280,9 @@ def _book_first_free(
     for offset in range(14):
         for slot in rules.slots_on(first_day + timedelta(days=offset), motif, mode):
             try:
-                return app.book(patient, practitioner_id, motif, mode, slot.starts_at, profile_id, now).position
+                return app.book(
+                    patient, practitioner_id, motif, mode, slot.starts_at, profile_id, now
+                ).position
             except DomainError:
                 continue
     return 0

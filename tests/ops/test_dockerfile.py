@@ -91,7 +91,7 @@ def test_the_installed_package_carries_every_module_template_and_catalogue(tmp_p
             relative = file.relative_to(ROOT / folder)
             if not file.is_file() or any(p.startswith(".") or p == "__pycache__" for p in relative.parts):
                 continue
-            if file.suffix == ".py" or relative.parts[0] in {"templates", "static", "locales"}:
-                if f"{prefix}/{relative.as_posix()}" not in names:
-                    missing.append(f"{prefix}/{relative.as_posix()}")
+            packaged = file.suffix == ".py" or relative.parts[0] in {"templates", "static", "locales"}
+            if packaged and f"{prefix}/{relative.as_posix()}" not in names:
+                missing.append(f"{prefix}/{relative.as_posix()}")
     assert not missing, missing
