@@ -36,6 +36,7 @@ class Projection:
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
+        self._rendered: dict[str, str] = {}
 
     def table(self, name: str) -> sql.Composed:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(name))
@@ -62,7 +63,12 @@ class Projection:
         raise NotImplementedError
 
     def execute(self, cur: psycopg.Cursor[Any], statement: str, params: Sequence[Any] | dict[str, Any]) -> None:
-        cur.execute(sql.SQL(statement).format(**{n: self.table(n) for n in self.tables}), params)
+        # Composing the statement costs more than sending it: render each one once.
+        rendered = self._rendered.get(statement)
+        if rendered is None:
+            composed = sql.SQL(statement).format(**{n: self.table(n) for n in self.tables})
+            rendered = self._rendered[statement] = composed.as_string(cur)
+        cur.execute(rendered, params)
 
 
 def positions_table(schema: str) -> sql.Composed:
@@ -145,9 +151,10 @@ class ProjectionRunner:
 
     def apply(self, cur: psycopg.Cursor[Any], notifications: Iterable[Any]) -> None:
         to_event = self.app.mapper.to_domain_event
+        process = self.projection.process  # bind the dispatcher once, not once per event
         with cur.connection.pipeline():
             for notification in notifications:
-                self.projection.process(to_event(notification), cur)
+                process(to_event(notification), cur)
 
     def catch_up(self) -> int:
         total = 0
