@@ -12,7 +12,12 @@ from psycopg.conninfo import conninfo_to_dict
 
 def _int(env: dict[str, str], key: str, default: int) -> int:
     value = env.get(key)
-    return default if value in (None, "") else int(value)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{key} must be a whole number") from None
 
 
 @dataclass(frozen=True)
