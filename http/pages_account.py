@@ -72,8 +72,8 @@ def login(request: AnyRequest, data: Annotated[LoginForm, Form]) -> Template | R
             actor=None,
         )
     actor = Actor(account.id, account.role, account.practitioner_id)
-    start_session(request, actor, keep={SESSION_HOLD: session_value(request, SESSION_HOLD)})
-    return see_other(landing(actor, data.next))
+    cleanup = start_session(request, actor, keep={SESSION_HOLD: session_value(request, SESSION_HOLD)})
+    return see_other(landing(actor, data.next), cleanup)
 
 
 @post("/logout", sync_to_thread=False, name="logout")
@@ -121,8 +121,8 @@ def register(request: AnyRequest, data: Annotated[RegisterForm, Form]) -> Templa
         return again(422, _register_message(error.detail))
     services.wait_for(outcome.position, ("profiles",))
     actor = Actor(outcome.id, "patient")
-    start_session(request, actor, keep={SESSION_HOLD: session_value(request, SESSION_HOLD)})
-    return see_other(landing(actor, data.next))
+    cleanup = start_session(request, actor, keep={SESSION_HOLD: session_value(request, SESSION_HOLD)})
+    return see_other(landing(actor, data.next), cleanup)
 
 
 def _register_message(detail: str) -> str:

@@ -144,7 +144,7 @@ def confirm_page(request: AnyRequest) -> Template | Redirect:
     )
 
 
-@post("/book/confirm", sync_to_thread=True, name="book_confirm_submit")
+@post("/book/confirmation", sync_to_thread=True, name="book_confirm_submit")
 def confirm(request: AnyRequest, data: Annotated[ConfirmForm, Form]) -> Template | Redirect:
     actor = patient_of(request)
     if actor is None:

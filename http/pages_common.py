@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
-import anyio.from_thread
 from litestar import MediaType, Request
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import Redirect, Template
@@ -40,8 +40,8 @@ def page(template: str, status: int = 200, **context: Any) -> Template:
     return Template(f"pages/{template}", context=context, status_code=status, media_type=MediaType.HTML)
 
 
-def see_other(url: str) -> Redirect:
-    return Redirect(url, status_code=303)
+def see_other(url: str, background: BackgroundTask | None = None) -> Redirect:
+    return Redirect(url, status_code=303, background=background)
 
 
 def committed(request: AnyRequest, outcome: Outcome, url: str) -> Redirect:
@@ -86,15 +86,21 @@ def staff_of(request: AnyRequest) -> Actor:
     return actor
 
 
-def start_session(request: AnyRequest, actor: Actor, keep: dict[str, Any] | None = None) -> None:
-    """Log in on a fresh session id: the pre-login id (maybe planted) is dropped with its data."""
-    old_id = request.cookies.get(_session_key(request))
-    if old_id:
-        store = request.app.stores.get("sessions")
-        anyio.from_thread.run(store.delete, old_id)
-        request.cookies.pop(_session_key(request), None)  # shared with the session middleware
+def start_session(
+    request: AnyRequest, actor: Actor, keep: dict[str, Any] | None = None
+) -> BackgroundTask | None:
+    """Log in on a fresh session id: the pre-login id (maybe planted) is dropped with its data.
+
+    Returns the task that deletes the old session's data once the response is sent.
+    """
+    key = _session_key(request)
+    old_id = request.cookies.get(key)
+    request.cookies.pop(key, None)  # the same dict the session middleware reads the id from
     request.clear_session()
     request.set_session({SESSION_ACTOR: actor_to_session(actor), **(keep or {})})
+    if not old_id:
+        return None
+    return BackgroundTask(request.app.stores.get("sessions").delete, old_id)
 
 
 def end_session(request: AnyRequest) -> None:
@@ -169,3 +175,8 @@ def parse_slot(value: str) -> tuple[str, datetime]:
     if not sep or mode not in ("practice", "video"):
         raise bad_input("slot")
     return mode, parse_instant(instant)
+
+
+# Litestar 2.25: when a GET and a POST `sync_to_thread` handler share a path and
+# return Response objects, the first one registered is wrapped twice and answers
+# 500. Pages therefore give forms their own POST paths (/pro/blocks, not /pro/block).

@@ -135,11 +135,11 @@ def reschedule_page(
         week=week,
         previous=first - timedelta(days=DAYS_PER_PAGE) if first > today else None,
         following=first + timedelta(days=DAYS_PER_PAGE),
-        action=f"/my/appointments/{appointment_id}/reschedule",
+        action=f"/my/appointments/{appointment_id}/new-time",
     )
 
 
-@post("/my/appointments/{appointment_id:uuid}/reschedule", sync_to_thread=True, name="my_reschedule_submit")
+@post("/my/appointments/{appointment_id:uuid}/new-time", sync_to_thread=True, name="my_reschedule_submit")
 def reschedule(
     request: AnyRequest, appointment_id: FromPath[UUID], data: Annotated[SlotChoice, Form]
 ) -> Template | Redirect:

@@ -183,11 +183,11 @@ def move_page(request: AnyRequest, appointment_id: FromPath[UUID], start: FromQu
         week=week,
         previous=first - timedelta(days=DAYS_PER_PAGE) if first > today else None,
         following=first + timedelta(days=DAYS_PER_PAGE),
-        action=f"/pro/appointments/{appointment_id}/move",
+        action=f"/pro/appointments/{appointment_id}/new-time",
     )
 
 
-@post("/pro/appointments/{appointment_id:uuid}/move", sync_to_thread=True, name="pro_move_submit")
+@post("/pro/appointments/{appointment_id:uuid}/new-time", sync_to_thread=True, name="pro_move_submit")
 def move(
     request: AnyRequest, appointment_id: FromPath[UUID], data: Annotated[SlotChoice, Form]
 ) -> Template | Redirect:

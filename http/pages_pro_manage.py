@@ -87,7 +87,7 @@ def book_page(
     )
 
 
-@post("/pro/book", sync_to_thread=True, name="pro_book_submit")
+@post("/pro/appointments", sync_to_thread=True, name="pro_book_submit")
 def book(request: AnyRequest, data: Annotated[BookForm, Form]) -> Template | Redirect:
     actor = staff_of(request)
     card = own_card(request, actor)
@@ -125,7 +125,7 @@ def block_page(request: AnyRequest, starts_at: FromQuery[str] = "", ends_at: Fro
     )
 
 
-@post("/pro/block", sync_to_thread=True, name="pro_block_submit")
+@post("/pro/blocks", sync_to_thread=True, name="pro_block_submit")
 def block(request: AnyRequest, data: Annotated[BlockForm, Form]) -> Template | Redirect:
     actor = staff_of(request)
     card = own_card(request, actor)
