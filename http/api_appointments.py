@@ -94,13 +94,17 @@ def book_appointment(
     actor: NamedDependency[Actor],
     idempotency_key: Annotated[
         str | None,
-        HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200, description=KEY_HELP),
+        HeaderParameter(
+            name="Idempotency-Key", description=KEY_HELP, schema_extra={"minLength": 1, "maxLength": 200}
+        ),
     ] = None,
 ) -> AppointmentOut:
     services = services_of(request)
     app = services.app
-    if idempotency_key is not None and not (idempotency_key.isascii() and idempotency_key.isprintable()):
-        raise field_error("Idempotency-Key", "must be printable ASCII characters", "header")
+    if idempotency_key is not None and not (
+        0 < len(idempotency_key) <= 200 and idempotency_key.isascii() and idempotency_key.isprintable()
+    ):
+        raise field_error("Idempotency-Key", "must be 1 to 200 printable ASCII characters", "header")
     profile_id = data.profile_id or _own_profile(app, actor)
     appointment_id = idempotent_id(actor.account_id, idempotency_key) if idempotency_key else None
     if appointment_id is not None and (first := _as_first_booked(app, appointment_id)) is not None:
@@ -146,7 +150,7 @@ def my_appointments(request: Request[Any, Any, Any], actor: NamedDependency[Acto
     sync_to_thread=True,
     security=BEARER,
     summary="One of my appointments",
-    responses=problems(401, 404),
+    responses=problems(400, 401, 404),
 )
 def my_appointment(
     request: Request[Any, Any, Any], appointment_id: FromPath[UUID], actor: NamedDependency[Actor]

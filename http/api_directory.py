@@ -56,7 +56,7 @@ def list_practitioners(
     "/practitioners/{practitioner_id:uuid}",
     sync_to_thread=True,
     summary="One practitioner, with the motifs bookable online",
-    responses=problems(404),
+    responses=problems(400, 404),
 )
 def show_practitioner(request: Request[Any, Any, Any], practitioner_id: FromPath[UUID]) -> PractitionerOut:
     return render_practitioner(_card(request, practitioner_id))

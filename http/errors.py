@@ -122,8 +122,8 @@ def api_validation_problem(error: ValidationException) -> Response[Any]:
         message = str(item.get("message", ""))
         name = str(item.get("key") or "")
         named = _NAMED_FIELD.search(message)
-        if name in ("", "data") and named:
-            name = named.group(1)
+        if name in ("", "data"):  # the body as a whole, or a field msgspec names in its message
+            name = named.group(1) if named else "body"
         reason = " ".join(_QUOTED.sub("", message).split()) or "is invalid"
         errors.append({"name": name or "body", "reason": reason})
     names = ", ".join(dict.fromkeys(e["name"] for e in errors))
