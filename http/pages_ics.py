@@ -42,7 +42,7 @@ def _fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
-def appointment_ics(appointment: dict[str, Any], now: datetime, base_url: str) -> bytes:
+def appointment_ics(appointment: dict[str, Any], now: datetime, base_url: str, summary: str) -> bytes:
     host = urlparse(base_url).hostname or "consulta"
     video = appointment["mode"] == "video"
     location = (
@@ -63,7 +63,7 @@ def appointment_ics(appointment: dict[str, Any], now: datetime, base_url: str) -
         f"DTSTAMP:{_utc(now)}",
         f"DTSTART:{_utc(appointment['starts_at'])}",
         f"DTEND:{_utc(appointment['ends_at'])}",
-        f"SUMMARY:{_escape('Appointment with ' + appointment['practitioner_name'])}",
+        f"SUMMARY:{_escape(summary)}",
         f"LOCATION:{_escape(location)}",
         "STATUS:CONFIRMED" if appointment["status"] == "booked" else "STATUS:CANCELLED",
         "END:VEVENT",

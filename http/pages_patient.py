@@ -26,6 +26,7 @@ from consulta.http.pages_common import (
     patient_of,
     see_other,
     services_of,
+    translate,
 )
 from consulta.http.pages_ics import appointment_ics
 from consulta.http.pages_public import DAYS_PER_PAGE, by_day, card_or_404
@@ -86,7 +87,8 @@ def booked_ics(request: AnyRequest, appointment_id: FromPath[UUID]) -> Response[
     if actor is None:
         return see_other(login_url(request.url.path))
     appointment = _mine(request, actor, appointment_id)
-    body = appointment_ics(appointment, now_of(request), request.app.state.settings.base_url)
+    summary = translate(request, "Appointment with %(name)s") % {"name": appointment["practitioner_name"]}
+    body = appointment_ics(appointment, now_of(request), request.app.state.settings.base_url, summary)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
