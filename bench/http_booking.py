@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,41 +24,13 @@ from common import (
     bench_settings,
     fresh_database,
     machine,
-    percentile,
     slot_plan,
     spread,
     utcnow,
 )
-from serving import consulta_processes
+from serving import consulta_processes, load
 
 from consulta.application import Consulta
-
-
-async def load(
-    base: str, concurrency: int, seconds: float, make_request: Any
-) -> dict[str, Any]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        end = time.monotonic() + seconds
-
-        async def worker(i: int) -> None:
-            while time.monotonic() < end:
-                started = time.monotonic()
-                response = await make_request(client, i)
-                latencies.append(time.monotonic() - started)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-
-        started = time.monotonic()
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-        elapsed = time.monotonic() - started
-    return {
-        "rate": len(latencies) / elapsed,
-        "p50_ms": percentile(latencies, 50) * 1000,
-        "p99_ms": percentile(latencies, 99) * 1000,
-        "statuses": statuses,
-    }
 
 
 def main() -> None:

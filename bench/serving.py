@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
-from common import ROOT
+from common import ROOT, percentile
 
 LIMITS = {
     # Rate limits are settings: raised so the load is measured, not refused.
@@ -38,7 +40,7 @@ def consulta_processes(url: str, project: bool = True, extra_env: dict[str, str]
         **LIMITS,
         **(extra_env or {}),
     }
-    env.pop("REDIS_URL", None)
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")  # production needs shared sessions
     consulta = str(ROOT / ".venv/bin/consulta")
     procs = [subprocess.Popen([consulta, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)]
     if project:
@@ -64,3 +66,29 @@ def consulta_processes(url: str, project: bool = True, extra_env: dict[str, str]
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+async def load(base: str, concurrency: int, seconds: float, make_request: Any, cookies: Any = None) -> dict[str, Any]:
+    """`concurrency` clients send requests for `seconds`: requests/s, p50 and p99 latency, statuses."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, cookies=cookies) as client:
+        end = time.monotonic() + seconds
+
+        async def worker(i: int) -> None:
+            while time.monotonic() < end:
+                started = time.monotonic()
+                response = await make_request(client, i)
+                latencies.append(time.monotonic() - started)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        elapsed = time.monotonic() - started
+    return {
+        "rate": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "statuses": statuses,
+    }
