@@ -113,7 +113,7 @@ def test_a_held_slot_is_booked_by_its_holder_only(world):
 
 
 def test_a_hold_replaced_by_its_owner_frees_the_first_slot(world):
-    app, practitioner_id, _, patient, profile_id = world
+    app, practitioner_id, _, patient, _ = world
     other, other_profile = add_patient(app)
     first = app.hold_slot(patient, practitioner_id, "short", "practice", at(TUESDAY, "09:00"), NOW, 5)
     app.hold_slot(

@@ -8,6 +8,7 @@ and is 11 hours ahead of UTC, so its mornings are the previous UTC day.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -56,7 +57,7 @@ def test_nine_oclock_stays_nine_oclock_local_across_both_changes(zone):
 
 def test_noumea_morning_is_the_previous_utc_day_and_books_on_the_local_day():
     app = memory_app()
-    practitioner_id, staff = add_practitioner(app, timezone="Pacific/Noumea", hours=DAILY)
+    practitioner_id, _ = add_practitioner(app, timezone="Pacific/Noumea", hours=DAILY)
     patient, profile_id = add_patient(app)
     day = date(2026, 6, 3)
     start = at(day, "09:00", "Pacific/Noumea")
@@ -81,7 +82,7 @@ def test_autumn_night_range_offers_the_four_real_hours_once():
     ]
     assert len(slots) == 12 and len({s.starts_at for s in slots}) == 12
     assert [wall(s, "Europe/Paris") for s in slots][3:9] == ["02:00", "02:20", "02:40"] * 2
-    assert all(a.ends_at == b.starts_at for a, b in zip(slots, slots[1:], strict=False))
+    assert all(a.ends_at == b.starts_at for a, b in pairwise(slots))
 
 
 def test_a_range_starting_inside_the_spring_gap_keeps_its_existing_part():
@@ -153,7 +154,7 @@ def test_slots_of_any_range_on_any_change_day_tile_its_real_duration(zone, day, 
 
 def test_bookings_across_the_spring_jump_overlap_by_real_time():
     app = memory_app()
-    practitioner_id, staff = add_practitioner(app, hours=NIGHT)
+    practitioner_id, _ = add_practitioner(app, hours=NIGHT)
     patient, profile_id = add_patient(app)
     now = datetime(2026, 3, 20, tzinfo=UTC)
     app.book(patient, practitioner_id, "long", "practice", at(SPRING, "01:40"), profile_id, now)  # to 03:20
@@ -164,7 +165,7 @@ def test_bookings_across_the_spring_jump_overlap_by_real_time():
 
 def test_both_autumn_two_oclocks_are_distinct_bookings():
     app = memory_app()
-    practitioner_id, staff = add_practitioner(app, hours=NIGHT)
+    practitioner_id, _ = add_practitioner(app, hours=NIGHT)
     patient, profile_id = add_patient(app)
     paris, now = ZoneInfo("Europe/Paris"), datetime(2026, 10, 1, tzinfo=UTC)
     first = datetime(2026, 10, 25, 2, 0, tzinfo=paris, fold=0)
@@ -221,7 +222,7 @@ def test_the_autumn_day_is_25_hours_long():
 def test_new_york_practitioner_keeps_local_nine_and_patient_cutoff_in_real_hours():
     app = memory_app()
     zone = "America/New_York"
-    practitioner_id, staff = add_practitioner(app, timezone=zone, hours=DAILY)
+    practitioner_id, _ = add_practitioner(app, timezone=zone, hours=DAILY)
     patient, profile_id = add_patient(app)
     change = date(2026, 3, 8)
     booked = app.book(
