@@ -26,6 +26,7 @@ from consulta.http.api_support import (
     render_appointment,
     require_json,
     services_of,
+    within_calendar,
 )
 from consulta.services import BOOKING_VIEWS, Services
 
@@ -105,6 +106,7 @@ def book_appointment(
         0 < len(idempotency_key) <= 200 and idempotency_key.isascii() and idempotency_key.isprintable()
     ):
         raise field_error("Idempotency-Key", "must be 1 to 200 printable ASCII characters", "header")
+    within_calendar(data.starts_at, "starts_at", "body")
     profile_id = data.profile_id or _own_profile(app, actor)
     appointment_id = idempotent_id(actor.account_id, idempotency_key) if idempotency_key else None
     if appointment_id is not None and (first := _as_first_booked(app, appointment_id)) is not None:
@@ -202,6 +204,7 @@ def reschedule_appointment(
     data: JSONBody[RescheduleBody],
 ) -> AppointmentOut:
     services = services_of(request)
+    within_calendar(data.starts_at, "starts_at", "body")
     outcome = services.app.reschedule(actor, appointment_id, data.starts_at, services.clock.now(), data.mode)
     services.wait_for(outcome.position, BOOKING_VIEWS)
     return _render(services, services.app.get_appointment(actor, appointment_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -69,7 +69,18 @@ def parse_instant(value: str, field: str) -> datetime:
         raise field_error(field, "must be an ISO 8601 date-time with its UTC offset") from None
     if parsed.tzinfo is None:
         raise field_error(field, "must carry its UTC offset, for example +02:00 or Z")
-    return parsed
+    return within_calendar(parsed, field)
+
+
+def within_calendar(instant: datetime, field: str, source: str = "query") -> datetime:
+    """Refuse instants far from any agenda (years before 2000 or from 2200): they overflow date arithmetic."""
+    try:
+        utc = instant.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not 2000 <= utc.year < 2200:
+        raise field_error(field, "lies outside the years 2000 to 2199", source)
+    return instant
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import uuid4
 
@@ -17,6 +17,7 @@ from litestar.testing import TestClient
 from consulta.http.app import create_app
 from tests.http.api_helpers import (  # noqa: F401
     JSON,
+    PROBLEM,
     assert_problem,
     bearer,
     booking,
@@ -140,12 +141,13 @@ def json_values() -> st.SearchStrategy[Any]:
     )
 
 
+OFFSETS = [UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=14)), None]
 BOOKING_FIELDS = st.fixed_dictionaries(
     {},
     optional={
         "practitioner_id": st.uuids().map(str) | json_values(),
         "motif_id": st.sampled_from(["consult", "long", ""]) | json_values(),
-        "starts_at": st.datetimes().map(datetime.isoformat) | json_values(),
+        "starts_at": st.datetimes(timezones=st.sampled_from(OFFSETS)).map(datetime.isoformat) | json_values(),
         "mode": st.sampled_from(["practice", "video"]) | json_values(),
         "profile_id": st.uuids().map(str) | json_values(),
     },
@@ -157,6 +159,7 @@ def test_no_body_makes_the_api_fail_or_record(settings, services):
     from tests.factories import make_patient
 
     actor, _, _ = make_patient(services.app, services.clock.now())
+    practitioner_id, _ = practitioner(services)
     with TestClient(create_app(settings, services)) as sync_client:
         with sync_client.portal() as portal:
             token = portal.call(sync_client.app.state.api_tokens.issue, actor)
@@ -177,4 +180,48 @@ def test_no_body_makes_the_api_fail_or_record(settings, services):
             assert response.headers["content-type"].startswith("application/problem+json")
 
         posting()
+
+        slots_url = f"/api/v1/practitioners/{practitioner_id}/slots"
+        instants = st.datetimes(timezones=st.sampled_from(OFFSETS)).map(datetime.isoformat) | st.text(
+            max_size=40
+        )
+
+        @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "from": instants,
+                    "to": instants,
+                    "motif": st.text(max_size=20),
+                    "mode": st.text(max_size=9),
+                },
+            )
+        )
+        def asking(params: dict[str, str]) -> None:
+            response = sync_client.get(slots_url, params=params)
+            assert response.status_code < 500, (params, response.text)
+            assert response.status_code == 200 or response.headers["content-type"].startswith(PROBLEM)
+
+        asking()
         assert head(services) == before
+
+
+@pytest.mark.parametrize(
+    "instant", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+05:00", "9999-12-31T23:59:59+00:00"]
+)
+async def test_instants_at_the_ends_of_the_calendar_answer_422(client, services, instant):
+    practitioner_id, _ = practitioner(services)
+    headers, _, _ = await patient(client, services)
+    slot = (await later_slots(client, practitioner_id))[0]
+    before = head(services)
+    for query in (f"from={instant}", f"to={instant}"):
+        response = await client.get(
+            f"/api/v1/practitioners/{practitioner_id}/slots", params=dict([query.split("=")])
+        )
+        assert_problem(response, 422)
+    booked = await client.post(
+        "/api/v1/appointments", json=booking(practitioner_id, slot, starts_at=instant), headers=headers
+    )
+    assert [e["name"] for e in assert_problem(booked, 422)["errors"]] == ["starts_at"]
+    assert head(services) == before
