@@ -22,7 +22,7 @@ from consulta.aggregates.agenda_day import AgendaDay
 from consulta.aggregates.appointment import Appointment
 from consulta.aggregates.errors import BlockConflictError, DomainError
 from consulta.aggregates.rules import overlaps
-from consulta.application import Actor, Consulta
+from consulta.application import Consulta
 from tests.factories import make_patient, make_practitioner
 
 CLIENTS = 6
