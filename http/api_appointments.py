@@ -37,6 +37,12 @@ KEY_HELP = (
 )
 
 
+class IdempotencyKeyReusedError(InvalidInputError):
+    """The key already stands for a booking with other details (422)."""
+
+    code = "idempotency_key_reused"
+
+
 def idempotent_id(account_id: UUID, key: str) -> UUID:
     """The appointment id a key stands for: the same key of the same account, the same appointment."""
     return uuid5(NAMESPACE_URL, f"/idempotency/{account_id}/{key}")
@@ -49,7 +55,7 @@ def _as_first_booked(app: Consulta, appointment_id: UUID) -> Appointment | None:
     except AggregateNotFoundError:
         return None
     if not isinstance(found, Appointment):
-        raise InvalidInputError("this Idempotency-Key cannot be used")
+        raise IdempotencyKeyReusedError("this Idempotency-Key cannot be used")
     return found
 
 
@@ -76,7 +82,7 @@ def _replay(services: Services, first: Appointment, data: BookingBody, profile_i
         and first.profile_id == profile_id
     )
     if not same:
-        raise InvalidInputError("this Idempotency-Key was used for another booking")
+        raise IdempotencyKeyReusedError("this Idempotency-Key was used for another booking")
     return _render(services, first)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -42,12 +42,14 @@ def list_practitioners(
     specialty: Annotated[str, QueryParameter(max_length=100)] = "",
     city: Annotated[str, QueryParameter(max_length=100)] = "",
     video: Annotated[
-        bool | None, QueryParameter(description="Only those who consult by video (true) or not")
+        Literal["true", "false", "1", "0", ""] | None,
+        QueryParameter(description="true: only those who consult by video; false: only those who do not"),
     ] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
 ) -> PractitionerList:
+    wants_video = None if not video else video in ("true", "1")
     rows = services_of(request).reads.search_practitioners(
-        q.strip(), specialty.strip(), city.strip(), video, limit
+        q.strip(), specialty.strip(), city.strip(), wants_video, limit
     )
     return PractitionerList(items=[render_practitioner(row) for row in rows])
 
@@ -78,7 +80,9 @@ def practitioner_slots(
     motif: Annotated[str | None, QueryParameter(max_length=100, description="A motif id")] = None,
     from_: Annotated[str | None, QueryParameter(name="from", max_length=64, description=INSTANT_HELP)] = None,
     to: Annotated[str | None, QueryParameter(max_length=64, description=INSTANT_HELP)] = None,
-    mode: Annotated[Mode | None, QueryParameter(description="At the practice or by video")] = None,
+    mode: Annotated[
+        Mode | Literal[""] | None, QueryParameter(description="At the practice or by video")
+    ] = None,
 ) -> SlotList:
     services = services_of(request)
     now = services.clock.now()
@@ -89,7 +93,7 @@ def practitioner_slots(
         raise field_error("to", "must come after from")
     if end - start > timedelta(days=MAX_SLOT_DAYS):
         raise field_error("to", f"must lie within {MAX_SLOT_DAYS} days of from")
-    if motif is not None:
+    if motif:
         card.rules.motif(motif)  # an unknown motif answers 404
         motif_ids = [motif]
     else:
@@ -97,7 +101,7 @@ def practitioner_slots(
     slots = [
         slot
         for motif_id in motif_ids
-        for slot in services.reads.free_slots(card, motif_id, start, end, now, mode=mode)
+        for slot in services.reads.free_slots(card, motif_id, start, end, now, mode=mode or None)
     ]
     slots.sort(key=lambda s: (s.starts_at, s.motif_id, s.mode))
     zone = ZoneInfo(card.timezone)

@@ -76,7 +76,7 @@ async def test_a_retry_with_the_same_key_returns_the_first_answer_and_records_no
     assert head(services) == before
 
     other = await client.post("/api/v1/appointments", json=booking(practitioner_id, slots[1]), headers=keyed)
-    assert assert_problem(other, 422)["code"] == "invalid"
+    assert assert_problem(other, 422)["code"] == "idempotency_key_reused"
     assert head(services) == before
     mine = (await client.get("/api/v1/appointments", headers=headers)).json()["items"]
     assert [a["id"] for a in mine] == [first.json()["id"]]

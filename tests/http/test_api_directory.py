@@ -154,3 +154,12 @@ async def test_an_unknown_motif_answers_404(client, services):
 @pytest.mark.parametrize("query", ["video=maybe", "limit=0", "limit=many", "q=" + "x" * 101])
 async def test_bad_search_queries_answer_422(client, query):
     assert_problem(await client.get(f"/api/v1/practitioners?{query}"), 422)
+
+
+async def test_empty_parameters_mean_no_filter(client, services):
+    practitioner_id, _ = practitioner(services)
+    listed = await client.get("/api/v1/practitioners?q=&specialty=&city=&video=&limit=100")
+    assert listed.status_code == 200, listed.text
+    slots = await client.get(f"/api/v1/practitioners/{practitioner_id}/slots?motif=&from=&to=&mode=")
+    assert slots.status_code == 200, slots.text
+    assert {s["motif_id"] for s in slots.json()["slots"]} == {"consult", "long", "first"}
