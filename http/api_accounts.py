@@ -5,26 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from anyio import to_thread
-from litestar import Litestar, Request, post
+from litestar import Request, post
 from litestar.exceptions import TooManyRequestsException
 from litestar.params import JSONBody
 
 from consulta.application import Actor
-from consulta.http.api_limits import LoginLimiter
+from consulta.http.api_limits import limiter_of
 from consulta.http.api_schemas import LoginBody, RegisterBody, Registered, Token
 from consulta.http.api_support import problems, require_json, services_of
-
-
-def login_limiter(app: Litestar) -> LoginLimiter:
-    """One limiter per application, made on first use from the settings."""
-    limiter = app.state.get("login_limiter")
-    if limiter is None:
-        from consulta.http.app import make_store  # app.py imports the routes: import late
-
-        settings = app.state.settings
-        limiter = LoginLimiter(make_store(settings, "login-rate"), settings.login_rate_per_minute)
-        app.state.login_limiter = limiter
-    return limiter  # type: ignore[no-any-return]
 
 
 @post(
@@ -59,7 +47,8 @@ def register(request: Request[Any, Any, Any], data: JSONBody[RegisterBody]) -> R
 async def login(request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> Token:
     services = services_of(request)
     address = request.client.host if request.client else "unknown"
-    wait = await login_limiter(request.app).attempt(address, data.email, services.clock.now())
+    limiter = limiter_of(request.app, "login-rate", request.app.state.settings.login_rate_per_minute)
+    wait = await limiter.hit(services.clock.now(), address=address, account=data.email)
     if wait is not None:
         raise TooManyRequestsException(
             detail="Too many login attempts: try again later.", headers={"Retry-After": str(wait)}

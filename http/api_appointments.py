@@ -11,12 +11,16 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from litestar import Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.exceptions import TooManyRequestsException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from consulta.aggregates.appointment import Appointment
 from consulta.aggregates.errors import InvalidInputError, NotFoundError
 from consulta.application import Actor, Consulta
+from consulta.http.api_limits import limiter_of
 from consulta.http.api_schemas import AppointmentList, AppointmentOut, BookingBody, CancelBody, RescheduleBody
 from consulta.http.api_support import (
     BODY_OPTIONAL,
@@ -41,6 +45,18 @@ class IdempotencyKeyReusedError(InvalidInputError):
     """The key already stands for a booking with other details (422)."""
 
     code = "idempotency_key_reused"
+
+
+async def booking_rate(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard (after `authenticated`): booking requests per account each minute (429 beyond)."""
+    settings = connection.app.state.settings
+    limiter = limiter_of(connection.app, "booking-rate", settings.booking_rate_per_minute)
+    now = connection.app.state.services.clock.now()
+    wait = await limiter.hit(now, account=str(connection.state.api_actor.account_id))
+    if wait is not None:
+        raise TooManyRequestsException(
+            detail="Too many booking requests: try again later.", headers={"Retry-After": str(wait)}
+        )
 
 
 def idempotent_id(account_id: UUID, key: str) -> UUID:
@@ -88,12 +104,12 @@ def _replay(services: Services, first: Appointment, data: BookingBody, profile_i
 
 @post(
     "/appointments",
-    guards=[authenticated, require_json],
+    guards=[authenticated, require_json, booking_rate],
     sync_to_thread=True,
     security=BEARER,
     summary="Book a slot",
     description="Answers 201 with the appointment; a slot taken meanwhile answers 409.",
-    responses=problems(400, 401, 404, 409, 413, 415, 422),
+    responses=problems(400, 401, 404, 409, 413, 415, 422, 429),
 )
 def book_appointment(
     request: Request[Any, Any, Any],
@@ -195,13 +211,13 @@ def cancel_appointment(
 
 @post(
     "/appointments/{appointment_id:uuid}/reschedule",
-    guards=[authenticated, require_json],
+    guards=[authenticated, require_json, booking_rate],
     status_code=200,
     sync_to_thread=True,
     security=BEARER,
     summary="Move an appointment to another slot",
     description="Same motif; `mode` defaults to the current one. A slot taken answers 409.",
-    responses=problems(400, 401, 404, 409, 413, 415, 422),
+    responses=problems(400, 401, 404, 409, 413, 415, 422, 429),
 )
 def reschedule_appointment(
     request: Request[Any, Any, Any],

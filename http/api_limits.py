@@ -1,4 +1,4 @@
-"""Login attempts per minute, per client address and per account.
+"""Requests per minute: login attempts (per client address and per account), bookings (per account).
 
 Counters live in a Litestar store: Redis when `REDIS_URL` is set, so every
 web process counts together (an atomic INCR there), memory in dev and tests.
@@ -12,13 +12,14 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from litestar import Litestar
 from litestar.stores.base import Store
 from litestar.stores.redis import RedisStore
 
 WINDOW_SECONDS = 60
 
 
-class LoginLimiter:
+class MinuteLimiter:
     def __init__(self, store: Store, per_minute: int) -> None:
         self.store = store
         self.per_minute = per_minute
@@ -27,21 +28,18 @@ class LoginLimiter:
     @staticmethod
     def _key(kind: str, value: str, window: int) -> str:
         digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
-        return f"login:{kind}:{digest}:{window}"
+        return f"{kind}:{digest}:{window}"
 
-    async def attempt(self, address: str, email: str, now: datetime) -> int | None:
-        """Count one attempt; None when allowed, else the seconds to wait (for Retry-After).
+    async def hit(self, now: datetime, **subjects: str) -> int | None:
+        """Count one request for each subject; None when allowed, else the seconds to wait (Retry-After).
 
-        Fixed one-minute windows: every attempt counts, refused ones included,
+        Fixed one-minute windows: every request counts, refused ones included,
         so hammering does not reopen the door before the window ends.
         """
         stamp = int(now.timestamp())
         window = stamp // WINDOW_SECONDS
-        counts = [
-            await self._incr(self._key("address", address, window)),
-            await self._incr(self._key("account", email, window)),
-        ]
-        if max(counts) > self.per_minute:
+        counts = [await self._incr(self._key(kind, value, window)) for kind, value in subjects.items()]
+        if max(counts, default=0) > self.per_minute:
             return WINDOW_SECONDS - stamp % WINDOW_SECONDS
         return None
 
@@ -59,3 +57,13 @@ class LoginLimiter:
             count = int(raw or b"0") + 1
             await self.store.set(key, str(count).encode(), expires_in=WINDOW_SECONDS * 2)
             return count
+
+
+def limiter_of(app: Litestar, name: str, per_minute: int) -> MinuteLimiter:
+    """One limiter per application and name, made on first use (store namespace `consulta:<name>`)."""
+    limiters: dict[str, MinuteLimiter] = app.state.setdefault("rate_limiters", {})
+    if name not in limiters:
+        from consulta.http.app import make_store  # app.py imports the routes: import late
+
+        limiters[name] = MinuteLimiter(make_store(app.state.settings, name), per_minute)
+    return limiters[name]

@@ -12,7 +12,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.testing import AsyncTestClient
 
-from consulta.http.api_limits import LoginLimiter
+from consulta.http.api_limits import MinuteLimiter
 from consulta.http.app import create_app
 from tests.factories import unique_email
 from tests.http.api_helpers import JSON, assert_problem, client, head  # noqa: F401
@@ -147,23 +147,25 @@ async def test_login_attempts_beyond_the_rate_answer_429_with_retry_after(settin
 
 
 async def test_the_limit_counts_per_address_and_per_account():
-    limiter = LoginLimiter(MemoryStore(), per_minute=2)
+    limiter = MinuteLimiter(MemoryStore(), per_minute=2)
     now = datetime(2026, 3, 1, 10, 0, 5, tzinfo=UTC)
     # One account from many addresses: the account's limit applies.
-    assert [await limiter.attempt(f"10.0.0.{i}", "a@example.org", now) for i in range(3)] == [None, None, 55]
+    answers = [await limiter.hit(now, address=f"10.0.0.{i}", account="a@example.org") for i in range(3)]
+    assert answers == [None, None, 55]
     # One address trying many accounts: the address's limit applies.
-    assert [await limiter.attempt("10.0.1.1", f"{i}@example.org", now) for i in range(3)] == [None, None, 55]
+    answers = [await limiter.hit(now, address="10.0.1.1", account=f"{i}@example.org") for i in range(3)]
+    assert answers == [None, None, 55]
     # A new minute starts afresh.
-    assert await limiter.attempt("10.0.0.9", "a@example.org", now + timedelta(minutes=1)) is None
+    assert await limiter.hit(now + timedelta(minutes=1), address="10.0.0.9", account="a@example.org") is None
 
 
 async def test_the_limit_is_shared_through_redis_by_every_process(redis_url):
     namespace = f"consulta-test:login-rate:{time.time_ns()}"
     stores = [RedisStore.with_client(url=redis_url, namespace=namespace) for _ in range(2)]
-    first, second = (LoginLimiter(store, per_minute=3) for store in stores)
+    first, second = (MinuteLimiter(store, per_minute=3) for store in stores)
     now = datetime(2026, 3, 1, 10, 0, 30, tzinfo=UTC)
     answers = await asyncio.gather(
-        *(lim.attempt("10.0.0.1", "b@example.org", now) for lim in (first, second) * 3)
+        *(lim.hit(now, address="10.0.0.1", account="b@example.org") for lim in (first, second) * 3)
     )
     assert sorted(answers, key=lambda a: a or 0) == [None, None, None, 30, 30, 30]
     for store in stores:

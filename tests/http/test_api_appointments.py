@@ -223,3 +223,29 @@ async def test_foreign_appointments_look_exactly_like_missing_ones(client, servi
         ]
     assert (await client.get("/api/v1/appointments", headers=stranger)).json() == {"items": []}
     assert head(services) == before
+
+
+async def test_booking_requests_beyond_the_rate_answer_429_with_retry_after(settings, services):
+    from datetime import UTC, datetime
+
+    from litestar.testing import AsyncTestClient
+
+    from consulta.http.app import create_app
+
+    if datetime.now(UTC).second > 52:  # the limit counts per minute: start in a fresh one
+        import time
+
+        time.sleep(61 - datetime.now(UTC).second)
+    practitioner_id, _ = practitioner(services)
+    async with AsyncTestClient(create_app(settings.with_(booking_rate_per_minute=2), services)) as limited:
+        headers, _, _ = await patient(limited, services)
+        slots = await later_slots(limited, practitioner_id)
+        answers = [
+            await limited.post("/api/v1/appointments", json=booking(practitioner_id, slot), headers=headers)
+            for slot in slots[:3]
+        ]
+        assert [a.status_code for a in answers] == [201, 201, 429]
+        assert_problem(answers[2], 429)
+        assert 1 <= int(answers[2].headers["retry-after"]) <= 60
+        mine = (await limited.get("/api/v1/appointments", headers=headers)).json()["items"]
+        assert len(mine) == 2
