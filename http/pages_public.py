@@ -29,7 +29,10 @@ from consulta.http.pages_common import (
 )
 from consulta.projections.views import PractitionerCard
 
-NEXT_SLOTS_PER_MOTIF = 12
+# The practitioner page shows, per motif, the first days with free slots; "more dates" shows all.
+DAYS_SHOWN = 2
+SLOTS_PER_DAY = 32
+SLOTS_SCANNED = 120
 DAYS_PER_PAGE = 7
 
 
@@ -84,8 +87,11 @@ def practitioner_page(request: AnyRequest, practitioner_id: FromPath[UUID]) -> T
     horizon = now + timedelta(days=card.rules.policy.horizon_days)
     motifs: list[dict[str, Any]] = []
     for motif in card.rules.motifs:
-        slots = reads.free_slots(card, motif.id, now, horizon, now, limit=NEXT_SLOTS_PER_MOTIF)
-        motifs.append({"motif": motif, "days": by_day(slots, card.timezone)})
+        slots = reads.free_slots(card, motif.id, now, horizon, now, limit=SLOTS_SCANNED)
+        days = [
+            (day, day_slots[:SLOTS_PER_DAY]) for day, day_slots in by_day(slots, card.timezone)[:DAYS_SHOWN]
+        ]
+        motifs.append({"motif": motif, "days": days})
     return page("practitioner.html.j2", card=card, motifs=motifs, patient=patient_of(request))
 
 
