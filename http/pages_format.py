@@ -8,6 +8,7 @@ instant so /static/app.js can add the reader's own time when it differs.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -30,9 +31,10 @@ def hm(instant: datetime, zone: str) -> str:
 
 def time_tag(instant: datetime, zone: str, with_zone: bool = True) -> Markup:
     """`<time>` with the local hour and, by default, the zone's name after it."""
-    text = hm(instant, zone)
-    tag = Markup('<time datetime="{}" data-zone="{}">{}</time>').format(instant.isoformat(), zone, text)
-    return tag + Markup(" ({})").format(zone) if with_zone else tag
+    # Plain f-strings over escaped parts: Markup.format is slow, and a week view has hundreds of these.
+    place = escape(zone)
+    tag = f'<time datetime="{escape(instant.isoformat())}" data-zone="{place}">{escape(hm(instant, zone))}</time>'
+    return Markup(f"{tag} ({place})" if with_zone else tag)
 
 
 @pass_context
@@ -40,7 +42,7 @@ def long_date(context: Context, value: date | datetime, zone: str | None = None)
     if isinstance(value, datetime):
         value = local(value, zone or "UTC").date()
     language = i18n.request_language(context.get("request"))
-    return format_date(value, format="full", locale=language)
+    return _formatted(value, "full", language)
 
 
 @pass_context
@@ -48,7 +50,13 @@ def short_date(context: Context, value: date | datetime, zone: str | None = None
     if isinstance(value, datetime):
         value = local(value, zone or "UTC").date()
     language = i18n.request_language(context.get("request"))
-    return format_date(value, format="EEE d MMM", locale=language)
+    return _formatted(value, "EEE d MMM", language)
+
+
+@lru_cache(maxsize=4096)
+def _formatted(value: date, pattern: str, language: str) -> str:
+    """Babel parses the locale on every call: a page shows the same few days many times."""
+    return format_date(value, format=pattern, locale=language)
 
 
 def iso_local(instant: datetime, zone: str) -> str:

@@ -103,3 +103,26 @@ def test_a_follower_of_the_log_never_skips_an_event_under_concurrent_writers(set
     finally:
         app.close()
 
+
+
+def test_loading_events_answers_as_the_library_does(settings):
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    app = Consulta(env=settings.eventsourcing_env())
+    try:
+        counter = Counter()
+        for _ in range(5):
+            counter.bump()
+        app.save(counter)
+        recorder = app.recorder
+        for gt in (None, 1):
+            for lte in (None, 4):
+                for desc in (False, True):
+                    for limit in (None, 2):
+                        kwargs = {"gt": gt, "lte": lte, "desc": desc, "limit": limit}
+                        ours = recorder.select_events(counter.id, **kwargs)
+                        theirs = PostgresApplicationRecorder.select_events(recorder, counter.id, **kwargs)
+                        assert ours == theirs and ours, kwargs
+        assert app.repository.get(counter.id).count == 5
+    finally:
+        app.close()
