@@ -154,7 +154,14 @@ def migrate_command() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="CONSULTA_FORWARDED_ALLOW_IPS",
+    help="Proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated, or *).",
+)
+def serve(host: str, port: int, forwarded_allow_ips: str) -> None:
     """Serve pages and the JSON API (projections run in `consulta project`)."""
     import uvicorn
 
@@ -162,7 +169,15 @@ def serve(host: str, port: int) -> None:
 
     settings = load_settings(needs_secret=True)
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, forwarded_allow_ips="*", log_level="info")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        server_header=False,
+        log_level="info",
+    )
 
 
 @main.command()
