@@ -56,7 +56,7 @@ def practitioner_with_a_week(app: Consulta, bookings: int) -> Any:
     rules = app.get_practitioner(outcome.id).rules
     patient, profile_id = add_patient(app, now)
     slots = [s for d in range(1, 15) for s in rules.slots_on(rules.local_day(now) + timedelta(days=d), "consult")]
-    for slot in slots[::3][:bookings]:
+    for slot in slots[:: max(1, len(slots) // max(1, bookings))][:bookings]:
         app.book(patient, outcome.id, "consult", slot.mode, slot.starts_at, profile_id, now)
     return outcome.id
 
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--bookings", type=int, default=40)
+    parser.add_argument("--bookings", type=int, default=120, help="booked slots in the next two weeks (of about 230)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     n = args.concurrency

@@ -38,6 +38,7 @@ class ReadModels:
 
     def __init__(self, conninfo: str, schema: str, pool_size: int = 5) -> None:
         self.schema = schema
+        self._rendered: dict[str, str] = {}
         self.pool = ConnectionPool(
             conninfo,
             min_size=1,
@@ -54,10 +55,13 @@ class ReadModels:
             "practitioners", "practitioner_motifs", "profiles", "agenda_appointments",
             "agenda_blocks", "agenda_holds", "patient_appointments", "projection_positions",
         }  # fmt: skip
-        query = sql.SQL(statement).format(
-            **{n: sql.Identifier(self.schema, n) for n in names if "{" + n + "}" in statement}
-        )
         with self.pool.connection() as conn:
+            query = self._rendered.get(statement)
+            if query is None:  # compose each statement once: composing costs more than a small query
+                composed = sql.SQL(statement).format(
+                    **{n: sql.Identifier(self.schema, n) for n in names if "{" + n + "}" in statement}
+                )
+                query = self._rendered[statement] = composed.as_string(conn)
             return list(conn.execute(query, params).fetchall())
 
     # -- directory -------------------------------------------------------
