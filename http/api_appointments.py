@@ -67,7 +67,7 @@ def idempotent_id(account_id: UUID, key: str) -> UUID:
 def _as_first_booked(app: Consulta, appointment_id: UUID) -> Appointment | None:
     """The appointment as it was booked (version 1), whatever happened to it since."""
     try:
-        found = app.repository.get(appointment_id, version=1)
+        found: object = app.repository.get(appointment_id, version=1)
     except AggregateNotFoundError:
         return None
     if not isinstance(found, Appointment):
