@@ -43,7 +43,19 @@ def projection_names() -> list[str]:
     return list(PROJECTIONS)
 
 
-@click.group()
+class ConsultaGroup(click.Group):
+    """Reports an unreachable database in one line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import psycopg
+
+        try:
+            return super().invoke(ctx)
+        except psycopg.OperationalError as error:
+            raise click.ClickException(f"cannot reach PostgreSQL: {str(error).strip()}") from None
+
+
+@click.group(cls=ConsultaGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 @click.version_option(package_name="consulta")
 def main(verbose: bool) -> None:

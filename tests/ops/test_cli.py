@@ -161,3 +161,10 @@ def test_dev_starts_an_embedded_postgres_seeds_it_and_stops_it(tmp_path: Path) -
     assert not (tmp_path / ".consulta" / "pgdata" / "postmaster.pid").exists(), (
         "the embedded server still runs"
     )
+
+
+def test_an_unreachable_database_is_one_clear_line() -> None:
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/consulta?connect_timeout=2"
+    code, output = consulta(url, "migrate")
+    assert code == 1
+    assert output.startswith("Error: cannot reach PostgreSQL:") and "Traceback" not in output
