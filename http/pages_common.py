@@ -17,7 +17,6 @@ from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import Redirect, Template
-from litestar.utils.empty import value_or_default
 
 from consulta.application import Actor, Outcome
 from consulta.http import i18n
@@ -112,13 +111,17 @@ def _session_key(request: AnyRequest) -> str:
     return "session" if settings.is_dev else "__Host-session"
 
 
+def _session(request: AnyRequest) -> dict[str, Any]:
+    session = request.scope.get("session")
+    return dict(session) if isinstance(session, dict) else {}
+
+
 def session_value(request: AnyRequest, key: str) -> Any:
-    session = value_or_default(request.scope.get("session"), {}) or {}
-    return session.get(key)
+    return _session(request).get(key)
 
 
 def update_session(request: AnyRequest, **values: Any) -> None:
-    session = dict(value_or_default(request.scope.get("session"), {}) or {})
+    session = _session(request)
     for key, value in values.items():
         if value is None:
             session.pop(key, None)

@@ -129,3 +129,28 @@ def test_visitor_searches_books_and_sees_the_appointment(
         assert "Dr Camille Navigateur" in text and chosen_time in text
     finally:
         context.close()
+
+
+def test_a_reader_in_another_zone_sees_both_times(server: str, browser: Any, services: Services) -> None:
+    now = services.clock.now()
+    pid, _actor, position = make_practitioner(services.app, now, name="Dr Lucie Fuseau", city="Rennes")
+    services.wait_for(position)
+    context = browser.new_context(locale="en-US", timezone_id="America/New_York")
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/practitioners/{pid}")
+        slot = page.locator("button.slot").first
+        practice_time = slot.locator("time").inner_text()
+        instant = slot.locator("time").get_attribute("datetime")
+        assert instant is not None
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        there = datetime.fromisoformat(instant).astimezone(ZoneInfo("America/New_York")).strftime("%I:%M")
+        extra = slot.locator(".local-time").inner_text()
+        assert "America/New_York" in extra and there.lstrip("0") in extra
+        assert practice_time == datetime.fromisoformat(instant).astimezone(ZoneInfo("Europe/Paris")).strftime(
+            "%H:%M"
+        )
+    finally:
+        context.close()

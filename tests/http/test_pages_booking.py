@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from typing import Any
 from uuid import UUID
 
 import psycopg
 import pytest
 
+from consulta.clock import FixedClock
 from consulta.services import Services
 from consulta.settings import Settings
 from tests.factories import make_patient, make_practitioner, unique_email
@@ -213,3 +215,22 @@ async def test_login_errors_and_logout(settings: Settings, services: Services) -
             },
         )
         assert future.status_code == 422
+
+
+async def test_an_abandoned_hold_frees_itself(
+    settings: Settings, services: Services, practitioner: UUID
+) -> None:
+    """Seen through a clock moved past the hold: the slot is offered again and the confirm page says so."""
+    _a, _p, email = make_patient(services.app, services.clock.now(), "Ugo", "Pagehold")
+    start = services.clock.now()
+    later = dataclasses.replace(
+        services, clock=FixedClock(start + timedelta(minutes=settings.hold_minutes, seconds=5))
+    )
+    async with page_client(settings, services) as client:
+        await login(client, email)
+        chosen = slot_values((await client.get(f"/practitioners/{practitioner}")).text)[4]
+        form = {"practitioner_id": str(practitioner), "motif_id": "consult", "slot": chosen}
+        assert (await post_form(client, "/book/hold", form)).status_code == 303
+        assert chosen not in slot_values((await client.get(f"/practitioners/{practitioner}")).text)
+    async with page_client(settings, later) as other:
+        assert chosen in slot_values((await other.get(f"/practitioners/{practitioner}")).text)

@@ -103,3 +103,14 @@ async def test_bad_input_gets_a_clear_4xx_page(
         assert 400 <= response.status_code < 500
         assert response.headers["content-type"].startswith("text/html")
         assert "<h1>" in response.text and "Traceback" not in response.text
+
+
+async def test_error_pages_speak_the_readers_language(settings: Settings, services: Services) -> None:
+    async with page_client(settings, services) as client:
+        missing = await client.get("/no-such-page")
+        assert missing.status_code == 404
+        assert '<html lang="fr">' in missing.text and "Introuvable" in missing.text
+        english = await client.get("/no-such-page", headers={"Accept-Language": "en"})
+        assert "Not found" in english.text
+        forged = await client.post("/logout", data={}, follow_redirects=False)  # no CSRF token
+        assert forged.status_code == 403 and "Interdit" in forged.text
