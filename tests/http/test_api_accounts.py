@@ -171,3 +171,14 @@ async def test_the_limit_is_shared_through_redis_by_every_process(redis_url):
     for store in stores:
         await store.delete_all()
         await store._redis.aclose()
+
+
+async def test_with_redis_configured_the_limiters_count_in_redis(settings, services, redis_url):
+    from consulta.http.api_limits import limiter_of
+
+    app = create_app(settings.with_(redis_url=redis_url), services)
+    limiter = limiter_of(app, "login-rate", 5)
+    assert isinstance(limiter.store, RedisStore) and limiter.store.namespace == "consulta:login-rate"
+    assert limiter_of(app, "login-rate", 5) is limiter
+    assert isinstance(limiter_of(create_app(settings, services), "login-rate", 5).store, MemoryStore)
+    await limiter.store._redis.aclose()
