@@ -30,7 +30,7 @@ class Account(Aggregate):
 
     @event("Registered", topic="consulta.Account.Registered")
     def __init__(
-        self, id: UUID, email: str, password_hash: str, role: str, profile_id: UUID | None  # noqa: A002
+        self, id: UUID, email: str, password_hash: str, role: str, profile_id: UUID | None
     ) -> None:
         self.email = email
         self.password_hash = password_hash

@@ -167,6 +167,9 @@ class AgendaDay(Aggregate):
             self.holds.pop(old, None)
         self.holds[hold_id] = [starts_at, ends_at, mode, held_until, None if by is None else str(by)]
 
+    def appointments_within(self, starts_at: datetime, ends_at: datetime) -> list[str]:
+        return sorted(a for a, (s, e, _) in self.appointments.items() if overlaps(starts_at, ends_at, s, e))
+
     def block(
         self,
         block_id: UUID,
@@ -174,10 +177,14 @@ class AgendaDay(Aggregate):
         ends_at: datetime,
         by: UUID | None = None,
         by_role: str = "practitioner",
+        closed: list[str] | None = None,
     ) -> None:
-        inside = sorted(
-            a for a, (s, e, _) in self.appointments.items() if overlaps(starts_at, ends_at, s, e)
-        )
+        """Block a period; refused while appointments lie inside, except `closed` ones.
+
+        Closed (honoured or missed) appointments keep their time on the day but
+        cannot be cancelled any more: they do not stand in the way of a block.
+        """
+        inside = [a for a in self.appointments_within(starts_at, ends_at) if a not in set(closed or ())]
         if inside:
             raise BlockConflictError(inside)
         self._blocked(str(block_id), starts_at, ends_at, by, by_role)

@@ -24,7 +24,7 @@ class Appointment(Aggregate):
     @event("Booked", topic="consulta.Appointment.Booked")
     def __init__(
         self,
-        id: UUID,  # noqa: A002 - chosen by the caller (an idempotency key)
+        id: UUID,
         practitioner_id: UUID,
         profile_id: UUID,
         motif_id: str,

@@ -81,3 +81,9 @@ class AuthenticationError(DomainError):
 
 class ForbiddenError(NotFoundError):
     """Refused for lack of rights; shown exactly like a missing object."""
+
+
+class BusyError(DomainError):
+    """Concurrent writers kept winning the race for the same agenda: nothing was recorded, try again."""
+
+    code = "busy"

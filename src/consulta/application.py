@@ -9,6 +9,8 @@ the second save conflict, and the command decides again on fresh state.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,6 +26,7 @@ from consulta.aggregates.appointment import Appointment, KnownPatient
 from consulta.aggregates.errors import (
     AuthenticationError,
     BlockConflictError,
+    BusyError,
     EmailTakenError,
     ForbiddenError,
     InvalidInputError,
@@ -102,13 +105,18 @@ class Consulta(Application):
         return found
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
-        """Run a decide-and-save attempt again when a concurrent save won the race."""
-        for _ in range(CONFLICT_RETRIES - 1):
+        """Run a decide-and-save attempt again when a concurrent save won the race.
+
+        Waits a little, at random, between attempts so that writers racing for
+        one agenda day spread out; after CONFLICT_RETRIES lost races it gives up
+        with BusyError (nothing recorded) rather than an unexplained failure.
+        """
+        for round_ in range(CONFLICT_RETRIES):
             try:
                 return attempt()
             except IntegrityError:
-                continue
-        return attempt()
+                time.sleep(random.uniform(0, 0.002 * 2**round_))
+        raise BusyError("the agenda is busy: please try again")
 
     def _day(self, practitioner_id: UUID, day: date) -> AgendaDay:
         try:
@@ -290,7 +298,7 @@ class Consulta(Application):
         practitioner = self.get_practitioner(practitioner_id)
         rules = practitioner.rules
         self._profile_for(actor, profile_id, practitioner_id)
-        request = (practitioner_id, profile_id, motif_id, starts_at)
+        request = (practitioner_id, profile_id, motif_id, mode, starts_at)
         if appointment_id is not None and (existing := self._existing(appointment_id, request)):
             return existing
         slot = rules.check_bookable(motif_id, mode, starts_at, now, staff=actor.is_staff)
@@ -327,7 +335,7 @@ class Consulta(Application):
 
         return self._retrying(attempt)
 
-    def _existing(self, appointment_id: UUID, request: tuple[UUID, UUID, str, datetime]) -> Outcome | None:
+    def _existing(self, appointment_id: UUID, request: tuple[Any, ...]) -> Outcome | None:
         """The first answer to a repeated booking, compared with the booking as first made."""
         try:
             first = self.repository.get(appointment_id, version=1)
@@ -337,6 +345,7 @@ class Consulta(Application):
             first.practitioner_id,
             first.profile_id,
             first.motif_id,
+            first.mode,
             first.starts_at,
         ):
             raise InvalidInputError("this idempotency key was already used for another request")
@@ -382,6 +391,8 @@ class Consulta(Application):
             appointment = self.get_appointment(actor, appointment_id)
             rules = self.get_practitioner(appointment.practitioner_id).rules
             new_mode = mode or appointment.mode
+            if appointment.is_active and (starts_at, new_mode) == (appointment.starts_at, appointment.mode):
+                return Outcome(appointment_id, 0, created=False)  # already there: a retry records nothing
             slot = rules.check_bookable(appointment.motif_id, new_mode, starts_at, now, staff=actor.is_staff)
             cutoff = None if actor.is_staff else timedelta(minutes=rules.policy.cancel_cutoff_minutes)
             old_day = self._day(appointment.practitioner_id, rules.local_day(appointment.starts_at))
@@ -456,8 +467,13 @@ class Consulta(Application):
             conflicts: list[str] = []
             for day in days:
                 lo, hi = rules.day_bounds(day.day)
+                inside = day.appointments_within(max(starts_at, lo), min(ends_at, hi))
+                # Honoured and missed appointments keep their time but can no longer be cancelled.
+                closed = [a for a in inside if not self._get(Appointment, UUID(a)).is_active]
                 try:
-                    day.block(block_id, max(starts_at, lo), min(ends_at, hi), actor.account_id, actor.role)
+                    day.block(
+                        block_id, max(starts_at, lo), min(ends_at, hi), actor.account_id, actor.role, closed
+                    )
                 except BlockConflictError as error:  # gather those of every day
                     conflicts.extend(error.appointment_ids)
             if conflicts:

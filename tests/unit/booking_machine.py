@@ -303,22 +303,19 @@ class BookingMachine(RuleBasedStateMachine):
             return
         actor = staff if by_staff else self._patient_of(booking)
         cutoff = timedelta(minutes=rules.policy.cancel_cutoff_minutes)
-        expected = self._window(rules, slot.starts_at, by_staff)
-        if expected is None and booking.status != "booked":
-            expected = AppointmentClosedError
-        if expected is None and not by_staff and self.now > booking.starts_at - cutoff:
-            expected = CancellationTooLateError
-        if expected is None and self._taken(
-            p, slot.starts_at, slot.ends_at, actor.account_id, appointment_id
-        ):
-            expected = SlotTakenError
         cap = rules.policy.video_daily_cap
-        if (
-            expected is None
-            and mode == "video"
-            and cap is not None
-            and self._videos(p, DAYS[day], appointment_id) >= cap
-        ):
+        expected = self._window(rules, slot.starts_at, by_staff)
+        if booking.status == "booked" and (slot.starts_at, mode) == (booking.starts_at, booking.mode):
+            expected = None  # already there: nothing to do, whatever the time
+        elif expected is not None:
+            pass
+        elif booking.status != "booked":
+            expected = AppointmentClosedError
+        elif not by_staff and self.now > booking.starts_at - cutoff:
+            expected = CancellationTooLateError
+        elif self._taken(p, slot.starts_at, slot.ends_at, actor.account_id, appointment_id):
+            expected = SlotTakenError
+        elif mode == "video" and cap is not None and self._videos(p, DAYS[day], appointment_id) >= cap:
             expected = VideoCapReachedError
         refused_as(
             expected, lambda: self.app.reschedule(actor, appointment_id, slot.starts_at, self.now, mode)
@@ -331,10 +328,10 @@ class BookingMachine(RuleBasedStateMachine):
         pid, staff, rules = self.practitioners[p]
         start = rules.day_bounds(DAYS[day])[0] + timedelta(minutes=15 * quarter)
         end = start + timedelta(hours=hours)
-        inside = sorted(
+        inside = sorted(  # honoured and missed ones cannot be cancelled: they do not stop a block
             str(a)
             for a, b in self.bookings.items()
-            if b.practitioner == p and b.status in OCCUPYING and overlaps(start, end, b.starts_at, b.ends_at)
+            if b.practitioner == p and b.status == "booked" and overlaps(start, end, b.starts_at, b.ends_at)
         )
         refusal = refused_as(
             BlockConflictError if inside else None,

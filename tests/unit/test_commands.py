@@ -11,12 +11,14 @@ from consulta.aggregates.agenda_day import AgendaDay
 from consulta.aggregates.appointment import Appointment
 from consulta.aggregates.errors import (
     BlockConflictError,
+    BusyError,
     ForbiddenError,
     InvalidInputError,
     MotifNotBookableError,
     SlotTakenError,
 )
-from tests.unit.helpers import MOTIFS, NOW, add_patient, add_practitioner, at, memory_app
+from consulta.application import SYSTEM, Consulta
+from tests.unit.helpers import MOTIFS, NOW, POPO, add_patient, add_practitioner, at, memory_app
 
 TUESDAY = NOW.date() + timedelta(days=1)
 
@@ -292,3 +294,76 @@ def test_appointments_reload_equal_to_live(world):
     booked = app.book(patient, practitioner_id, "short", "practice", at(TUESDAY, "09:00"), profile_id, NOW)
     loaded = app.repository.get(booked.id)
     assert isinstance(loaded, Appointment) and loaded.status == "booked"
+
+
+def test_a_block_may_cover_honoured_appointments(world):
+    """Bug fixed: an honoured appointment could not be cancelled, so its period could never be blocked."""
+    app, practitioner_id, staff, patient, profile_id = world
+    seen = app.book(patient, practitioner_id, "short", "practice", at(TUESDAY, "09:00"), profile_id, NOW)
+    waiting = app.book(patient, practitioner_id, "short", "practice", at(TUESDAY, "11:00"), profile_id, NOW)
+    later = at(TUESDAY, "09:30")
+    app.mark_honoured(staff, seen.id, later)
+    with pytest.raises(BlockConflictError) as refused:
+        app.block_period(staff, practitioner_id, at(TUESDAY, "09:00"), at(TUESDAY, "12:00"), later)
+    assert refused.value.appointment_ids == [str(waiting.id)]
+    app.cancel(staff, waiting.id, "closed this afternoon", later)
+    app.block_period(staff, practitioner_id, at(TUESDAY, "09:00"), at(TUESDAY, "12:00"), later)
+    assert str(seen.id) in day_of(app, practitioner_id).appointments  # its time stays used
+
+
+def test_rescheduling_to_where_it_already_is_records_nothing(world):
+    app, practitioner_id, _, patient, profile_id = world
+    booked = app.book(patient, practitioner_id, "short", "practice", at(TUESDAY, "09:00"), profile_id, NOW)
+    app.reschedule(patient, booked.id, at(TUESDAY, "10:00"), NOW)
+    before = app.recorder.max_notification_id()
+    again = app.reschedule(patient, booked.id, at(TUESDAY, "10:00"), NOW)
+    assert (again.id, again.created) == (booked.id, False)
+    assert app.recorder.max_notification_id() == before
+
+
+def test_an_idempotency_key_reused_in_another_mode_is_refused(world):
+    app, practitioner_id, _, patient, profile_id = world
+    key, start = uuid4(), at(TUESDAY, "14:00")
+    app.book(patient, practitioner_id, "short", "video", start, profile_id, NOW, appointment_id=key)
+    app.cancel(patient, key, "", NOW)
+    with pytest.raises(InvalidInputError):
+        app.book(
+            patient,
+            practitioner_id,
+            "short",
+            "practice",
+            at(TUESDAY, "09:00"),
+            profile_id,
+            NOW,
+            appointment_id=key,
+        )
+
+
+class Contested(Consulta):
+    """Another writer saves the same agenda day just before each of this app's saves."""
+
+    name = "consulta"
+    contest = False
+
+    def save(self, *objs, **kwargs):
+        for obj in objs:
+            if isinstance(obj, AgendaDay) and self.contest:
+                rival = self.repository.get(obj.id)
+                rival.block(uuid4(), at(rival.day, "23:00"), at(rival.day, "23:10"))
+                super().save(rival)
+        return super().save(*objs, **kwargs)
+
+
+def test_a_booking_that_keeps_losing_the_race_ends_busy_and_records_nothing():
+    """Bug fixed: after the last lost race the store's IntegrityError escaped (a server error)."""
+    app = Contested(env=POPO)
+    practitioner_id, _ = add_practitioner(app)
+    patient, profile_id = add_patient(app)
+    # A block makes the day exist; from then on every save of it meets a rival.
+    app.block_period(SYSTEM, practitioner_id, at(TUESDAY, "20:00"), at(TUESDAY, "20:10"), NOW)
+    app.contest = True
+    with pytest.raises(BusyError):
+        app.book(patient, practitioner_id, "short", "practice", at(TUESDAY, "09:00"), profile_id, NOW)
+    stored = app.recorder.select_notifications(1, 10_000)
+    assert not any(n.topic.startswith("consulta.Appointment") for n in stored)
+    assert day_of(app, practitioner_id).appointments == {}
