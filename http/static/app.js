@@ -3,6 +3,8 @@
    own time next to each <time datetime data-zone>. */
 (function () {
   "use strict";
+  // Staff work in the practice's zone: their pages show only its times.
+  if (document.body.hasAttribute("data-staff")) { return; }
   var here;
   try { here = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
   if (!here) { return; }
