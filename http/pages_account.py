@@ -27,6 +27,7 @@ from consulta.http.pages_common import (
     start_session,
     translate,
 )
+from consulta.services import BOOKING_VIEWS
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -119,7 +120,7 @@ def register(request: AnyRequest, data: Annotated[RegisterForm, Form]) -> Templa
         return again(409, "An account already uses this e-mail. Log in instead.")
     except InvalidInputError as error:
         return again(422, _register_message(error.detail))
-    services.wait_for(outcome.position, ("profiles",))
+    services.wait_for(outcome.position, (*BOOKING_VIEWS, "profiles"))
     actor = Actor(outcome.id, "patient")
     cleanup = start_session(request, actor, keep={SESSION_HOLD: session_value(request, SESSION_HOLD)})
     return see_other(landing(actor, data.next), cleanup)

@@ -34,7 +34,7 @@ def time_tag(instant: datetime, zone: str, with_zone: bool = True) -> Markup:
     # Plain f-strings over escaped parts: Markup.format is slow, and a week view has hundreds of these.
     place = escape(zone)
     tag = f'<time datetime="{escape(instant.isoformat())}" data-zone="{place}">{escape(hm(instant, zone))}</time>'
-    return Markup(f"{tag} ({place})" if with_zone else tag)
+    return Markup(f"{tag} ({place})" if with_zone else tag)  # noqa: S704  # parts escaped above
 
 
 @pass_context

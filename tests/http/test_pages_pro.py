@@ -179,9 +179,9 @@ async def test_block_over_appointments_lists_them_and_drops_none(
         for appointment_id in (first_id, second_id):
             assert f'action="/pro/appointments/{appointment_id}/cancel"' in refused.text
         assert services.reads.agenda(practice["id"], *_bounds(services, practice, day))["blocks"] == []
-        back = (
-            re.search(r'name="next" value="(/pro/block\?[^"]+)"', refused.text).group(1).replace("&amp;", "&")
-        )  # type: ignore[union-attr]
+        found = re.search(r'name="next" value="(/pro/block\?[^"]+)"', refused.text)
+        assert found is not None
+        back = found.group(1).replace("&amp;", "&")
         listed = re.findall(r'action="/pro/appointments/([0-9a-f-]{36})/cancel"', refused.text)
         inside = services.reads.agenda(practice["id"], *_bounds(services, practice, day))["appointments"]
         assert sorted(listed) == sorted(str(a["id"]) for a in inside if a["status"] == "booked")
