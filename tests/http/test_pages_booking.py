@@ -234,3 +234,25 @@ async def test_an_abandoned_hold_frees_itself(
         assert chosen not in slot_values((await client.get(f"/practitioners/{practitioner}")).text)
     async with page_client(settings, later) as other:
         assert chosen in slot_values((await other.get(f"/practitioners/{practitioner}")).text)
+
+
+async def test_confirming_after_the_hold_lapsed(
+    settings: Settings, services: Services, practitioner: UUID
+) -> None:
+    """The confirm page says the hold lapsed; confirming still books while nobody took the time."""
+    clock = FixedClock(services.clock.now())
+    frozen = dataclasses.replace(services, clock=clock)
+    _a, _p, email = make_patient(services.app, clock.now(), "Vera", "Pagelapse")
+    async with page_client(settings, frozen) as client:
+        await login(client, email)
+        chosen = slot_values((await client.get(f"/practitioners/{practitioner}")).text)[5]
+        form = {"practitioner_id": str(practitioner), "motif_id": "consult", "slot": chosen}
+        assert (await post_form(client, "/book/hold", form)).status_code == 303
+        fresh = await client.get("/book/confirm")
+        assert 'class="notice"' in fresh.text and 'class="warning"' not in fresh.text
+        clock.advance(minutes=settings.hold_minutes + 1)
+        lapsed = await client.get("/book/confirm")
+        assert lapsed.status_code == 200 and 'class="warning"' in lapsed.text
+        profile_id = re.search(r'name="profile_id" value="([^"]+)"', lapsed.text).group(1)  # type: ignore[union-attr]
+        booked = await post_form(client, "/book/confirmation", {"profile_id": profile_id})
+        assert booked.status_code == 303 and "/booked" in booked.headers["location"]
