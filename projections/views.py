@@ -8,6 +8,7 @@ for a reason the read model knows about.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,6 +19,21 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from consulta.aggregates.rules import AgendaRules, Slot, overlaps
+
+
+class _Busy:
+    """Busy intervals sorted by start: a slot is compared with the few that can overlap it, not all."""
+
+    def __init__(self, intervals: list[tuple[datetime, datetime]]) -> None:
+        self.intervals = sorted(intervals)
+        self.starts = [s for s, _ in self.intervals]
+        self.longest = max((e - s for s, e in self.intervals), default=timedelta(0))
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        # Only intervals starting in (start - longest, end) can overlap [start, end).
+        lo = bisect_right(self.starts, start - self.longest)
+        hi = bisect_left(self.starts, end)
+        return any(overlaps(start, end, s, e) for s, e in self.intervals[lo:hi])
 
 
 @dataclass(frozen=True)
@@ -164,7 +180,7 @@ class ReadModels:
             start = max(start, now)
         if start >= end:
             return []
-        busy = self.busy_intervals(card.id, start, end, now)
+        busy = _Busy(self.busy_intervals(card.id, start, end, now))
         video_cap = policy.video_daily_cap
         video_counts = self._video_counts(card, start, end) if video_cap is not None else {}
         slots: list[Slot] = []
@@ -174,7 +190,7 @@ class ReadModels:
             for slot in rules.slots_on(day, motif_id, mode):
                 if not start <= slot.starts_at < end:
                     continue
-                if any(overlaps(slot.starts_at, slot.ends_at, s, e) for s, e in busy):
+                if busy.overlaps(slot.starts_at, slot.ends_at):
                     continue
                 if slot.mode == "video" and video_cap is not None and video_counts.get(day, 0) >= video_cap:
                     continue
