@@ -53,6 +53,12 @@ def short_date(context: Context, value: date | datetime, zone: str | None = None
     return _formatted(value, "EEE d MMM", language)
 
 
+@pass_context
+def birth_date(context: Context, value: date) -> str:
+    """A date without its weekday (a birth date)."""
+    return _formatted(value, "long", i18n.request_language(context.get("request")))
+
+
 @lru_cache(maxsize=4096)
 def _formatted(value: date, pattern: str, language: str) -> str:
     """Babel parses the locale on every call: a page shows the same few days many times."""
@@ -62,10 +68,6 @@ def _formatted(value: date, pattern: str, language: str) -> str:
 def iso_local(instant: datetime, zone: str) -> str:
     """The value of a datetime-local input: local wall time without offset."""
     return local(instant, zone).strftime("%Y-%m-%dT%H:%M")
-
-
-def mode_icon(mode: str) -> Markup:
-    return Markup('<span class="mode mode-{}" aria-hidden="true"></span>').format(escape(mode))
 
 
 @pass_context
@@ -88,6 +90,11 @@ def configure(env: Environment) -> None:
     """Add translations and these helpers to the page templates' environment."""
     i18n.install(env)
     env.filters.update(
-        hm=hm, time_tag=time_tag, long_date=long_date, short_date=short_date, iso_local=iso_local
+        hm=hm,
+        time_tag=time_tag,
+        long_date=long_date,
+        short_date=short_date,
+        birth_date=birth_date,
+        iso_local=iso_local,
     )
-    env.globals.update(mode_icon=mode_icon, viewer=viewer, current_path=current_path)
+    env.globals.update(viewer=viewer, current_path=current_path)
