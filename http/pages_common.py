@@ -60,11 +60,6 @@ def login_url(next_url: str) -> str:
     return "/login?" + urlencode({"next": next_url})
 
 
-def here(request: AnyRequest) -> str:
-    query = request.scope.get("query_string", b"").decode("latin-1")
-    return request.url.path + (f"?{query}" if query else "")
-
-
 def safe_next(value: str | None, default: str = "/") -> str:
     """Only a path of this site: never another host (no open redirect)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
