@@ -81,6 +81,16 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+UNLABELLED = """() => Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+    .filter(el => el.labels === null || el.labels.length === 0).map(el => el.name || el.id)"""
+
+
+def assert_labelled(page: Any) -> None:
+    """Every form field of the page has a label, and the page says its language."""
+    assert page.evaluate(UNLABELLED) == []
+    assert page.evaluate("document.documentElement.lang") in ("fr", "en")
+
+
 def test_visitor_searches_books_and_sees_the_appointment(
     server: str, browser: Any, services: Services, tmp_path: Path
 ) -> None:
@@ -95,6 +105,7 @@ def test_visitor_searches_books_and_sees_the_appointment(
     page = context.new_page()
     try:
         page.goto(server + "/")
+        assert_labelled(page)
         page.get_by_label("Nom, spécialité ou ville").fill("Navigateur")
         page.get_by_role("button", name="Rechercher").click()
         page.get_by_role("link", name="Dr Camille Navigateur", exact=True).click()
@@ -110,6 +121,7 @@ def test_visitor_searches_books_and_sees_the_appointment(
         first_slot.click()
         # A visitor is asked to log in; they create an account instead and come back to the slot.
         page.get_by_role("link", name="Créer un compte").last.click()
+        assert_labelled(page)
         page.get_by_label("Prénom").fill("Jeanne")
         page.get_by_label("Nom", exact=True).fill("Navigatrice")
         page.get_by_label("Date de naissance").fill("1988-04-12")
@@ -119,10 +131,12 @@ def test_visitor_searches_books_and_sees_the_appointment(
         page.get_by_role("button", name="Garder ce créneau et continuer").click()
         assert page.url.endswith("/book/confirm")
         assert chosen_time in page.locator("dl.facts").inner_text()
+        assert_labelled(page)
         page.get_by_role("button", name="Confirmer le rendez-vous").click()
         page.get_by_role("heading", name="Rendez-vous confirmé").wait_for()
         assert page.get_by_role("link", name="Ajouter à mon agenda (.ics)").is_visible()
         page.get_by_role("link", name="Mes rendez-vous").first.click()
+        assert_labelled(page)
         upcoming = page.locator("li.appointment")
         assert upcoming.count() == 1
         text = upcoming.first.inner_text()
