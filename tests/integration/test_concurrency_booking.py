@@ -10,6 +10,7 @@ back from the event store.
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import random
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -48,10 +49,17 @@ def _one(app: Consulta, step: tuple[Any, ...], now: datetime) -> tuple[Any, ...]
 
 
 def _client(env: dict[str, str], barrier: Any, results: Any, index: int, steps: list, now: datetime) -> None:
-    app = Consulta(env=env)
+    try:
+        app = Consulta(env=env)
+    except Exception as error:  # report it, and release the others rather than leave them waiting
+        barrier.abort()
+        results.put((index, [("start", ("error", repr(error), []))]))
+        return
     try:
         barrier.wait(timeout=120)
         results.put((index, [(step[0], _one(app, step, now)) for step in steps]))
+    except Exception as error:
+        results.put((index, [("start", ("error", repr(error), []))]))
     finally:
         app.close()
 
@@ -59,7 +67,7 @@ def _client(env: dict[str, str], barrier: Any, results: Any, index: int, steps: 
 def run_clients(settings: Any, jobs: list[list[tuple[Any, ...]]], now: datetime) -> list[tuple[str, tuple]]:
     """Run each job in its own process, all released at once; every step's answer, in no order."""
     context = multiprocessing.get_context("spawn")
-    env = {**settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
+    env = {**settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
     barrier, results = context.Barrier(len(jobs)), context.Queue()
     processes = [
         context.Process(target=_client, args=(env, barrier, results, i, job, now))
@@ -67,7 +75,13 @@ def run_clients(settings: Any, jobs: list[list[tuple[Any, ...]]], now: datetime)
     ]
     for process in processes:
         process.start()
-    answers = [results.get(timeout=300) for _ in processes]
+    answers = []
+    while len(answers) < len(processes):
+        try:
+            answers.append(results.get(timeout=5))
+        except queue.Empty:
+            dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+            assert not dead, f"a client process died: exit codes {dead}"
     for process in processes:
         process.join(timeout=60)
         assert process.exitcode == 0
