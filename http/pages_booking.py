@@ -65,8 +65,11 @@ def choose(
     card = card_or_404(request, parse_uuid(practitioner_id, "practitioner"))
     motif = card.rules.motif(motif_id)
     mode, starts_at = parse_slot(slot)
-    if patient_of(request) is None:
+    actor = page_actor(request)
+    if actor is None:
         return see_other(login_url(request.url.path + "?" + request.url.query))
+    if actor.role != "patient":
+        raise PermissionDeniedException("Staff book for a patient from the agenda.")
     return page("choose.html.j2", card=card, motif=motif, mode=mode, starts_at=starts_at, slot=slot)
 
 
