@@ -92,6 +92,7 @@ class AgendaDay(Aggregate):
         video_cap: int | None,
         hold_id: UUID | None = None,
         by: UUID | None = None,
+        by_role: str = "system",
     ) -> None:
         """Place an appointment; the holds of `by` (the booker) do not stand in their way."""
         named = {str(hold_id)} if hold_id else set()
@@ -102,22 +103,29 @@ class AgendaDay(Aggregate):
         used = str(hold_id) if hold_id and str(hold_id) in self.holds else None
         if used is not None and not self._is_theirs(used, by, named):
             used = None  # someone else's hold stays theirs
-        self._placed(str(appointment_id), starts_at, ends_at, mode, used)
+        self._placed(str(appointment_id), starts_at, ends_at, mode, used, by, by_role)
 
     @event("AppointmentPlaced", topic="consulta.AgendaDay.AppointmentPlaced")
     def _placed(
-        self, appointment_id: str, starts_at: datetime, ends_at: datetime, mode: str, hold_id: str | None
+        self,
+        appointment_id: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        mode: str,
+        hold_id: str | None,
+        by: UUID | None = None,  # defaults: events stored before who-acted was recorded here
+        by_role: str = "system",
     ) -> None:
         self.appointments[appointment_id] = [starts_at, ends_at, mode]
         if hold_id is not None:
             self.holds.pop(hold_id, None)
 
-    def release(self, appointment_id: UUID) -> None:
+    def release(self, appointment_id: UUID, by: UUID | None = None, by_role: str = "system") -> None:
         if str(appointment_id) in self.appointments:
-            self._released(str(appointment_id))
+            self._released(str(appointment_id), by, by_role)
 
     @event("AppointmentReleased", topic="consulta.AgendaDay.AppointmentReleased")
-    def _released(self, appointment_id: str) -> None:
+    def _released(self, appointment_id: str, by: UUID | None = None, by_role: str = "system") -> None:
         del self.appointments[appointment_id]
 
     def hold(

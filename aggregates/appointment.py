@@ -139,11 +139,11 @@ class KnownPatient(Aggregate):
         return uuid5(NAMESPACE_URL, f"/known-patients/{practitioner_id}/{profile_id}")
 
     @classmethod
-    def create_id(cls, practitioner_id: UUID, profile_id: UUID, appointment_id: UUID) -> UUID:
+    def create_id(cls, practitioner_id: UUID, profile_id: UUID, appointment_id: UUID, by: UUID) -> UUID:
         return cls.id_for(practitioner_id, profile_id)
 
     @event("Recorded", topic="consulta.KnownPatient.Recorded")
-    def __init__(self, practitioner_id: UUID, profile_id: UUID, appointment_id: UUID) -> None:
+    def __init__(self, practitioner_id: UUID, profile_id: UUID, appointment_id: UUID, by: UUID) -> None:
         self.practitioner_id = practitioner_id
         self.profile_id = profile_id
         self.first_appointment_id = appointment_id

@@ -319,6 +319,7 @@ class Consulta(Application):
                 rules.policy.video_daily_cap,
                 hold_id,
                 by=actor.account_id,
+                by_role=actor.role,
             )
             appointment = Appointment(
                 id=new_id,
@@ -374,7 +375,7 @@ class Consulta(Application):
             cutoff = None if actor.is_staff else timedelta(minutes=rules.policy.cancel_cutoff_minutes)
             appointment.cancel(actor.account_id, actor.role, reason, now, cutoff)
             day = self._day(appointment.practitioner_id, rules.local_day(appointment.starts_at))
-            day.release(appointment.id)
+            day.release(appointment.id, actor.account_id, actor.role)
             return Outcome(appointment_id, self._save(appointment, day), created=False)
 
         return self._retrying(attempt)
@@ -401,7 +402,7 @@ class Consulta(Application):
             appointment.reschedule(
                 actor.account_id, actor.role, slot.starts_at, slot.ends_at, new_mode, now, cutoff
             )
-            old_day.release(appointment.id)
+            old_day.release(appointment.id, actor.account_id, actor.role)
             new_day.place(
                 appointment.id,
                 slot.starts_at,
@@ -410,6 +411,7 @@ class Consulta(Application):
                 now,
                 rules.policy.video_daily_cap,
                 by=actor.account_id,
+                by_role=actor.role,
             )
             days = [old_day] if new_day is old_day else [old_day, new_day]
             return Outcome(appointment_id, self._save(appointment, *days), created=False)
@@ -434,7 +436,9 @@ class Consulta(Application):
                 try:
                     self.repository.get(known_id)
                 except AggregateNotFoundError:
-                    seen = KnownPatient(appointment.practitioner_id, appointment.profile_id, appointment.id)
+                    seen = KnownPatient(
+                        appointment.practitioner_id, appointment.profile_id, appointment.id, actor.account_id
+                    )
                     changed.append(seen)
             else:
                 appointment.mark_missed(actor.account_id, actor.role, now)
@@ -491,6 +495,9 @@ class Consulta(Application):
 
         def attempt() -> Outcome:
             days = [self._day(practitioner_id, d) for d in _days_between(rules, starts_at, ends_at)]
+            days = [day for day in days if str(block_id) in day.blocks]
+            if not days:
+                raise NotFoundError("block not found")
             for day in days:
                 day.unblock(block_id, actor.account_id, actor.role)
             return Outcome(block_id, self._save(*days), created=False)

@@ -15,6 +15,7 @@ from consulta.aggregates.errors import (
     ForbiddenError,
     InvalidInputError,
     MotifNotBookableError,
+    NotFoundError,
     SlotTakenError,
 )
 from consulta.application import SYSTEM, Consulta
@@ -367,3 +368,30 @@ def test_a_booking_that_keeps_losing_the_race_ends_busy_and_records_nothing():
     stored = app.recorder.select_notifications(1, 10_000)
     assert not any(n.topic.startswith("consulta.Appointment") for n in stored)
     assert day_of(app, practitioner_id).appointments == {}
+
+
+def test_lifting_a_block_that_is_not_there_is_not_found(world):
+    """Bug fixed: a wrong block id or period was silently accepted and recorded nothing."""
+    app, practitioner_id, staff, _, _ = world
+    start, end = at(TUESDAY, "10:00"), at(TUESDAY, "11:00")
+    block = app.block_period(staff, practitioner_id, start, end, NOW)
+    with pytest.raises(NotFoundError):
+        app.lift_block(staff, practitioner_id, uuid4(), start, end)
+    with pytest.raises(NotFoundError):
+        app.lift_block(staff, practitioner_id, block.id, start + timedelta(days=1), end + timedelta(days=1))
+    app.lift_block(staff, practitioner_id, block.id, start, end)
+    assert day_of(app, practitioner_id).blocks == {}
+
+
+def test_every_agenda_day_event_records_who_acted(world):
+    app, practitioner_id, staff, patient, profile_id = world
+    booked = app.book(patient, practitioner_id, "short", "practice", at(TUESDAY, "09:00"), profile_id, NOW)
+    app.reschedule(staff, booked.id, at(TUESDAY, "10:00"), NOW)
+    app.cancel(patient, booked.id, "", NOW)
+    events = app.repository.event_store.get(AgendaDay.id_for(practitioner_id, TUESDAY))
+    assert [(type(e).__name__, e.by, e.by_role) for e in list(events)[1:]] == [
+        ("AppointmentPlaced", patient.account_id, "patient"),
+        ("AppointmentReleased", staff.account_id, "practitioner"),
+        ("AppointmentPlaced", staff.account_id, "practitioner"),
+        ("AppointmentReleased", patient.account_id, "patient"),
+    ]
