@@ -186,7 +186,7 @@ def main() -> None:
                     env = {**base_env, **VARIANTS[variant]}
                     practitioners = add_practitioners(setup, 8, now)
                     plans = [
-                        list(slot_plan(practitioners[i::clients], now)) for i in range(clients)
+                        slot_plan(setup, practitioners[i::clients], now) for i in range(clients)
                     ]
                     book = measure("book", clients, url, args.seconds, env, plans, patients)
                     ratio, ratio_tx = book["rate"] / raw["rate"], book["rate"] / raw_tx["rate"]

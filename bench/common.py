@@ -35,11 +35,15 @@ from consulta.settings import Settings  # noqa: E402
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ZONE = "Europe/Paris"
 MOTIF = "bench"
-# Open every day 06:00-22:00, ten-minute visits: 96 slots a day.
-HOURS = [{"weekday": d, "start": "06:00", "end": "22:00", "place": "practice"} for d in range(7)]
-MOTIFS = [{"id": MOTIF, "name": "Bench visit", "duration_minutes": 10, "modes": ["practice", "video"]}]
+# A general practitioner's week: 08:00-12:00 and 14:00-19:00 on weekdays, Saturday
+# morning, fifteen-minute visits (36 slots a weekday).
+HOURS = [
+    {"weekday": d, "start": start, "end": end, "place": "practice"}
+    for d in range(5)
+    for start, end in (("08:00", "12:00"), ("14:00", "19:00"))
+] + [{"weekday": 5, "start": "09:00", "end": "12:00", "place": "practice"}]
+MOTIFS = [{"id": MOTIF, "name": "Consultation", "duration_minutes": 15, "modes": ["practice", "video"]}]
 POLICY = {"min_notice_minutes": 0, "horizon_days": 120}
-SLOTS_PER_DAY = 96
 
 
 def bench_settings(url: str, **changes: Any) -> Settings:
@@ -89,19 +93,25 @@ def add_patient(app: Consulta, now: datetime) -> tuple[Actor, UUID]:
 
 
 def slot_plan(
-    practitioners: Sequence[UUID], now: datetime, days: int = 60, first_day: int = 2
-) -> Iterator[tuple[UUID, datetime]]:
-    """Free slots, spread so each agenda day fills slowly (like a real week)."""
-    from zoneinfo import ZoneInfo
+    app: Consulta, practitioners: Sequence[UUID], now: datetime, days: int = 60, part: tuple[int, int] = (0, 1)
+) -> list[tuple[UUID, datetime]]:
+    """Free slots the rules offer, spread so each agenda day fills slowly, as in a real week.
 
-    zone = ZoneInfo(ZONE)
-    start = (now.astimezone(zone) + timedelta(days=first_day)).date()
-    for k in range(SLOTS_PER_DAY):
+    `part` = (i, n) keeps the days whose index is i modulo n, so n clients never want one slot.
+    """
+    first = (now + timedelta(days=1)).astimezone(UTC)
+    buckets: list[list[tuple[UUID, datetime]]] = []
+    for practitioner_id in practitioners:
+        rules = app.get_practitioner(practitioner_id).rules
+        start = rules.local_day(first)
         for d in range(days):
-            day = start + timedelta(days=d)
-            local = datetime(day.year, day.month, day.day, 6, 0, tzinfo=zone) + timedelta(minutes=10 * k)
-            for practitioner_id in practitioners:
-                yield practitioner_id, local.astimezone(UTC)
+            if d % part[1] == part[0]:
+                day = start + timedelta(days=d)
+                buckets.append([(practitioner_id, s.starts_at) for s in rules.slots_on(day, MOTIF, "practice")])
+    plan = []
+    for k in range(max((len(b) for b in buckets), default=0)):
+        plan.extend(b[k] for b in buckets if k < len(b))
+    return plan
 
 
 def utcnow() -> datetime:

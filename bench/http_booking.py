@@ -49,13 +49,12 @@ def main() -> None:
         for _ in range(n):
             actor, _ = add_patient(setup, now)
             emails.append(setup.get_account(actor.account_id).email)
-        setup.close()
         # Client i books practitioner i % 8 on its own days: no two clients want one slot.
-        plans: list[Iterator[tuple[Any, Any]]] = []
-        for i in range(n):
-            days = [(p, s) for p, s in slot_plan([practitioners[i % 8]], now, days=90)]
-            group, groups = i // 8, (n + 7) // 8
-            plans.append(iter([ps for k, ps in enumerate(days) if (k % 90) % groups == group]))
+        groups = (n + 7) // 8
+        plans: list[Iterator[tuple[Any, Any]]] = [
+            iter(slot_plan(setup, [practitioners[i % 8]], now, days=100, part=(i // 8, groups))) for i in range(n)
+        ]
+        setup.close()
         ratios: dict[str, list[float]] = {}
         with consulta_processes(url) as base:
             tokens = []

@@ -124,8 +124,9 @@ def main() -> None:
             port = free_port()
             bare = subprocess.Popen(
                 [str(ROOT / ".venv/bin/uvicorn"), "bare_page:app", "--app-dir", str(ROOT / "bench"),
-                 "--port", str(port), "--log-level", "warning"],
+                 "--port", str(port), "--log-level", "info", "--proxy-headers"],  # as `consulta serve`
                 env={**os.environ, "BARE_PAGES_DIR": pages_dir},
+                stdout=subprocess.DEVNULL,  # access log, as for `consulta serve`
             )
             try:
                 bare_base = f"http://127.0.0.1:{port}"

@@ -144,6 +144,7 @@ def main() -> None:
         now = utcnow()
         practitioners = add_practitioners(setup, 8, now)
         patients = [add_patient(setup, now) for _ in range(args.clients)]
+        plans = [slot_plan(setup, practitioners[i::args.clients], now) for i in range(args.clients)]
         last = setup.recorder.max_notification_id() or 0
         setup.close()
         baseline = notify_baseline(url)
@@ -161,7 +162,7 @@ def main() -> None:
             start = time.monotonic() + 3.0  # time for the clients to start
             procs = [
                 ctx.Process(target=client, args=(
-                    url, env, list(slot_plan(practitioners[i::args.clients], now)), patients[i],
+                    url, env, plans[i], patients[i],
                     args.rate / args.clients, args.seconds, start, results,
                 ))
                 for i in range(args.clients)
