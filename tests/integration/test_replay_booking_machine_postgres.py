@@ -16,7 +16,7 @@ from tests.unit.booking_machine import BookingMachine
 
 def test_booking_machine_on_postgres(settings):
     class OnPostgres(BookingMachine):
-        env = settings.eventsourcing_env()
+        env = {**settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
 
     run_state_machine_as_test(
         OnPostgres,

@@ -131,6 +131,10 @@ class BookingMachine(RuleBasedStateMachine):
         self.blocks: dict[UUID, tuple[int, datetime, datetime]] = {}
         self.holds: dict[UUID, Hold] = {}
 
+    def teardown(self) -> None:
+        if hasattr(self, "app"):
+            self.app.close()  # give its connections back: one application per example
+
     # -- what the model predicts --------------------------------------------
 
     def _window(self, rules: AgendaRules, start: datetime, staff: bool) -> type[Exception] | None:
