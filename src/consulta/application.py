@@ -89,6 +89,14 @@ class Consulta(Application):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
+    def construct_repository(self) -> Any:
+        """The library's repository, loading without a per-event Protocol check (docs/performance.md)."""
+        from consulta.recorder import ConsultaRepository
+
+        repository = super().construct_repository()
+        repository.__class__ = ConsultaRepository
+        return repository
+
     # -- helpers ---------------------------------------------------------
 
     def _save(self, *aggregates: Any) -> int:
