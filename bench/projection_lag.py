@@ -152,11 +152,11 @@ def main() -> None:
         process_env = {**os.environ, "DATABASE_URL": url, "CONSULTA_ENV": "test", "CONSULTA_SECRET_KEY": "bench"}
         projector = subprocess.Popen([str(ROOT / ".venv/bin/consulta"), "project"], env=process_env)
         try:
-            times, floors = [], []
+            floors: list[int] = []
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not (floors and floors[-1] >= last):
                 time.sleep(0.2)
-                times, floors = reached_times(list(listener.arrivals), tuple(PROJECTIONS))
+                _, floors = reached_times(list(listener.arrivals), tuple(PROJECTIONS))
             ctx = mp.get_context("spawn")
             results = ctx.Queue()
             start = time.monotonic() + 3.0  # time for the clients to start

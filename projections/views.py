@@ -78,7 +78,7 @@ class ReadModels:
                     **{n: sql.Identifier(self.schema, n) for n in names if "{" + n + "}" in statement}
                 )
                 query = self._rendered[statement] = composed.as_string(conn)
-            return list(conn.execute(query, params).fetchall())
+            return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
 
     # -- directory -------------------------------------------------------
 

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from consulta.aggregates.account import Account, EmailIndex, Profile, normalise_email
@@ -89,7 +89,7 @@ class Consulta(Application):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
-    def construct_repository(self) -> Any:
+    def construct_repository(self) -> Repository[UUID]:
         """The library's repository, loading without a per-event Protocol check (docs/performance.md)."""
         from consulta.recorder import ConsultaRepository
 
@@ -105,7 +105,7 @@ class Consulta(Application):
 
     def _get(self, cls: type[T], aggregate_id: UUID) -> T:
         try:
-            found = self.repository.get(aggregate_id)
+            found: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(f"{cls.__name__.lower()} not found") from None
         if not isinstance(found, cls):
@@ -128,7 +128,7 @@ class Consulta(Application):
 
     def _day(self, practitioner_id: UUID, day: date) -> AgendaDay:
         try:
-            found = self.repository.get(AgendaDay.id_for(practitioner_id, day))
+            found: Any = self.repository.get(AgendaDay.id_for(practitioner_id, day))
         except AggregateNotFoundError:
             return AgendaDay(practitioner_id=practitioner_id, day=day)
         assert isinstance(found, AgendaDay)
@@ -176,7 +176,7 @@ class Consulta(Application):
         account: Account | None = None
         if index_id is not None:
             try:
-                index = self.repository.get(index_id)
+                index: Any = self.repository.get(index_id)
                 account = self._get(Account, index.account_id)
             except (AggregateNotFoundError, NotFoundError):
                 account = None
@@ -347,7 +347,7 @@ class Consulta(Application):
     def _existing(self, appointment_id: UUID, request: tuple[Any, ...]) -> Outcome | None:
         """The first answer to a repeated booking, compared with the booking as first made."""
         try:
-            first = self.repository.get(appointment_id, version=1)
+            first: Any = self.repository.get(appointment_id, version=1)
         except AggregateNotFoundError:
             return None
         if not isinstance(first, Appointment) or request != (

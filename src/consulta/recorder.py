@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
-
 from uuid import UUID
 
 from eventsourcing.application import Repository
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 TOPIC = "consulta.recorder:ConsultaRecorder"
 
@@ -37,7 +36,7 @@ class ConsultaRecorder(PostgresApplicationRecorder):
         self.check_identifier_length(self.insert_function_name)
         schema = Identifier(self.datastore.schema)
         function = Identifier(self.insert_function_name)
-        lock_timeout = SQL("")
+        lock_timeout: SQL | Composed = SQL("")
         if self.datastore.lock_timeout:
             lock_timeout = SQL("PERFORM set_config('lock_timeout', '{0}s', true); ").format(
                 self.datastore.lock_timeout
@@ -128,7 +127,7 @@ def project_events(aggregate: Any, events: Iterable[Any]) -> Any:
     return aggregate
 
 
-class ConsultaRepository(Repository):  # type: ignore[type-arg]
+class ConsultaRepository(Repository[UUID]):
     """The library's repository, loading aggregates through `project_events`."""
 
     def get(self, aggregate_id: Any, *, version: int | None = None, projector_func: Any = project_events,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+
 import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
