@@ -75,7 +75,7 @@ def run_clients(settings: Any, jobs: list[list[tuple[Any, ...]]], now: datetime)
     ]
     for process in processes:
         process.start()
-    answers = []
+    answers: list[tuple[int, list[tuple[str, tuple]]]] = []
     while len(answers) < len(processes):
         try:
             answers.append(results.get(timeout=5))
@@ -164,7 +164,7 @@ def test_cancel_and_book_races_keep_the_agenda_consistent(settings, now, world):
     first = [app.book(patient, practitioner_id, "consult", "practice", s, profile_id, now).id for s in shorts]
     since = app.recorder.max_notification_id() or 0
     longs = [s.starts_at for s in rules.slots_on(day, "long", "practice")][:3]  # each over two cancelled ones
-    jobs = [[("cancel", staff, appointment_id)] for appointment_id in first[:4]]
+    jobs: list[list[tuple[Any, ...]]] = [[("cancel", staff, appointment_id)] for appointment_id in first[:4]]
     jobs += [
         [("book", patient, practitioner_id, "long", start, profile_id) for start in longs] for _ in range(2)
     ]
@@ -193,7 +193,7 @@ def test_block_and_book_races_leave_no_appointment_inside_a_block(settings, now,
         (nine + timedelta(minutes=30), nine + timedelta(minutes=90)),
         (nine + timedelta(hours=2), nine + timedelta(hours=5)),
     ]
-    jobs = [[("block", staff, practitioner_id, s, e)] for s, e in blocks]
+    jobs: list[list[tuple[Any, ...]]] = [[("block", staff, practitioner_id, s, e)] for s, e in blocks]
     for seed in range(CLIENTS - 2):
         order = slots[:]
         random.Random(seed).shuffle(order)

@@ -46,7 +46,7 @@ from tests.unit.helpers import EVERY_DAY, POPO, add_patient, add_practitioner
 START = datetime(2026, 3, 27, 6, 0, tzinfo=UTC)  # Friday; Paris moves to summer time on Sunday
 DAYS = [date(2026, 3, 28), date(2026, 3, 29), date(2026, 3, 30)]
 NIGHT = [{"weekday": 6, "start": "01:00", "end": "04:00", "place": "practice"}]
-PRACTITIONERS = [
+PRACTITIONERS: list[dict[str, Any]] = [
     {"timezone": "Europe/Paris", "hours": EVERY_DAY + NIGHT, "policy": {"video_daily_cap": 1}},
     {
         "timezone": "Pacific/Noumea",
