@@ -29,9 +29,7 @@ class Account(Aggregate):
         TOPIC = "consulta.Account.Created"
 
     @event("Registered", topic="consulta.Account.Registered")
-    def __init__(
-        self, id: UUID, email: str, password_hash: str, role: str, profile_id: UUID | None
-    ) -> None:
+    def __init__(self, id: UUID, email: str, password_hash: str, role: str, profile_id: UUID | None) -> None:
         self.email = email
         self.password_hash = password_hash
         self.role = role

@@ -53,9 +53,7 @@ class Appointment(Aggregate):
         if self.status != BOOKED:
             raise AppointmentClosedError(f"appointment is {self.status}")
 
-    def cancel(
-        self, by: UUID, by_role: str, reason: str, now: datetime, cutoff: timedelta | None
-    ) -> None:
+    def cancel(self, by: UUID, by_role: str, reason: str, now: datetime, cutoff: timedelta | None) -> None:
         """`cutoff` applies to patients: no cancellation closer than it to the start."""
         self._require_open()
         if cutoff is not None and now > self.starts_at - cutoff:

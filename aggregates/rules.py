@@ -176,9 +176,7 @@ class Policy:
             min_notice_minutes=int(data.get("min_notice_minutes", 120)),
             horizon_days=int(data.get("horizon_days", 60)),
             cancel_cutoff_minutes=int(data.get("cancel_cutoff_minutes", 240)),
-            video_daily_cap=(
-                None if data.get("video_daily_cap") is None else int(data["video_daily_cap"])
-            ),
+            video_daily_cap=(None if data.get("video_daily_cap") is None else int(data["video_daily_cap"])),
         )
         zone_of(policy.timezone)
         if (
