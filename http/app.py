@@ -16,7 +16,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -29,6 +28,7 @@ from consulta.http.auth import ApiTokens
 from consulta.http.errors import EXCEPTION_HANDLERS
 from consulta.http.pages_format import configure as configure_pages
 from consulta.http.routes import route_handlers
+from consulta.http.security import SessionTimeoutMiddleware, add_security_headers, session_config
 from consulta.services import Services
 from consulta.settings import Settings
 
@@ -100,14 +100,7 @@ def create_app(
 
     sessions = make_store(settings, "sessions")
     secure = not settings.is_dev
-    session_config = ServerSideSessionConfig(
-        key="__Host-session" if secure else "session",
-        secure=secure,
-        httponly=True,
-        samesite="lax",
-        max_age=settings.session_idle_minutes * 60,
-        renew_on_access=True,
-    )
+    session = session_config(secure, settings.session_idle_minutes * 60)
     csrf = CSRFConfig(
         secret=settings.secret_key,
         cookie_name="__Host-csrftoken" if secure else "csrftoken",
@@ -127,7 +120,8 @@ def create_app(
         lifespan=[lifespan],
         state=State({"settings": settings, "api_tokens": ApiTokens(make_store(settings, "api"), settings.api_token_hours * 3600)}),
         stores={"sessions": sessions},
-        middleware=[session_config.middleware],
+        middleware=[session.middleware, SessionTimeoutMiddleware],
+        before_send=[add_security_headers],
         csrf_config=csrf,
         template_config=TemplateConfig(instance=engine),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -20,6 +20,42 @@ from litestar.stores.base import Store
 from consulta.application import Actor
 
 SESSION_ACTOR = "actor"
+SESSION_LOGIN_AT = "login_at"  # POSIX seconds of the login: the absolute timeout counts from it
+SESSION_SEEN_AT = "seen_at"  # POSIX seconds of the last request: the idle timeout counts from it
+
+# Staff (practitioners, secretaries) read many patients' data: shorter sessions.
+STAFF_IDLE_SECONDS = 15 * 60
+ABSOLUTE_SECONDS = {"patient": 12 * 3600, "staff": 8 * 3600}
+
+
+def login_session(actor: Actor, now: float) -> dict[str, Any]:
+    """The session data of a fresh login (pages_common.start_session stores it under a new id)."""
+    return {SESSION_ACTOR: actor_to_session(actor), SESSION_LOGIN_AT: now, SESSION_SEEN_AT: now}
+
+
+def session_limits(actor: Actor | None, settings: Any) -> tuple[int, int]:
+    """(idle, absolute) timeouts in seconds for this actor."""
+    idle = settings.session_idle_minutes * 60
+    if actor is not None and actor.is_staff:
+        return min(idle, STAFF_IDLE_SECONDS), ABSOLUTE_SECONDS["staff"]
+    return idle, ABSOLUTE_SECONDS["patient"]
+
+
+def session_expired(session: dict[str, Any], now: float, settings: Any) -> bool:
+    """A logged-in session past its idle or absolute timeout, or without its login time (never issued so)."""
+    if not session.get(SESSION_ACTOR):
+        return False
+    actor = actor_from_mapping(session.get(SESSION_ACTOR))
+    login_at, seen_at = session.get(SESSION_LOGIN_AT), session.get(SESSION_SEEN_AT)
+    if actor is None or not isinstance(login_at, int | float) or not isinstance(seen_at, int | float):
+        return True
+    idle, absolute = session_limits(actor, settings)
+    return now - seen_at > idle or now - login_at > absolute or now < login_at - 60
+
+
+def session_touched(session: dict[str, Any], now: float) -> None:
+    if session.get(SESSION_ACTOR):
+        session[SESSION_SEEN_AT] = now
 
 
 def actor_to_session(actor: Actor) -> dict[str, Any]:

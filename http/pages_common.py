@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 
 from consulta.application import Actor, Outcome
 from consulta.http import i18n
-from consulta.http.auth import SESSION_ACTOR, actor_to_session, page_actor
+from consulta.http.auth import login_session, page_actor
 from consulta.services import BOOKING_VIEWS, Services
 
 AnyRequest = Request[Any, Any, Any]
@@ -91,7 +91,7 @@ def start_session(
     old_id = request.cookies.get(key)
     request.cookies.pop(key, None)  # the same dict the session middleware reads the id from
     request.clear_session()
-    request.set_session({SESSION_ACTOR: actor_to_session(actor), **(keep or {})})
+    request.set_session({**login_session(actor, now_of(request).timestamp()), **(keep or {})})
     if not old_id:
         return None
     return BackgroundTask(request.app.stores.get("sessions").delete, old_id)

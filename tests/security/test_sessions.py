@@ -1,0 +1,96 @@
+"""Sessions: server-side, 256-bit ids renewed at login and destroyed at logout, idle and absolute timeouts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import redis
+
+from consulta.settings import Settings
+from tests.factories import make_patient
+from tests.security.helpers import add_practitioner, client_for, log_in, on_clock, post_form
+
+
+def _session_cookie_header(response) -> str:  # type: ignore[no-untyped-def]
+    found = [v for k, v in response.headers.multi_items() if k == "set-cookie" and "session=" in v]
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def test_production_cookie_is_host_prefixed_secure_and_renewed_at_login(
+    settings: Settings, services, redis_url: str  # type: ignore[no-untyped-def]
+) -> None:
+    prod = settings.with_(environment="production", redis_url=redis_url)
+    _, _, email = make_patient(services.app, services.clock.now())
+    store = redis.Redis.from_url(redis_url)
+    async with client_for(prod, services, secure=True) as client:
+        assert client.cookies.get("__Host-csrftoken")
+        assert not any("session" in k for k in client.cookies.keys()), "an anonymous visit stores nothing"
+        planted = "a" * 64
+        client.cookies.set("__Host-session", planted, domain="127.0.0.1")
+        response = await log_in(client, email)
+        assert response.status_code == 303
+        header = _session_cookie_header(response)
+        assert header.startswith("__Host-session=")
+        parts = {p.strip().split("=")[0].lower() for p in header.split(";")}
+        assert {"secure", "httponly", "path"} <= parts and "domain" not in parts
+        assert "samesite=lax" in header.lower()
+        session_id = header.split(";")[0].split("=", 1)[1]
+        assert session_id != planted and len(bytes.fromhex(session_id)) == 32
+        assert store.exists(f"consulta:sessions{session_id}") or store.keys(f"*{session_id}*")
+        assert not store.keys(f"*{planted}*")
+        assert (await client.get("/my/appointments")).status_code == 200
+
+        response = await post_form(client, "/logout")
+        assert response.status_code == 303
+        assert "null" in _session_cookie_header(response)
+        assert not store.keys(f"*{session_id}*"), "logout destroys the server-side session"
+        client.cookies.set("__Host-session", session_id, domain="127.0.0.1")
+        answer = await client.get("/my/appointments", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+
+
+async def test_an_unknown_session_id_is_never_adopted(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
+    async with client_for(settings, services) as client:
+        client.cookies.set("session", "b" * 64, domain="127.0.0.1")
+        response = await client.get("/my/appointments", follow_redirects=False)
+        assert response.status_code == 303
+        assert "b" * 64 not in str(response.headers.get_list("set-cookie"))
+
+
+async def test_patient_idle_and_absolute_timeouts(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
+    timed, clock = on_clock(services, datetime(2031, 3, 3, 8, 0, tzinfo=UTC))
+    _, _, email = make_patient(services.app, services.clock.now())
+    async with client_for(settings, timed) as client:
+        await log_in(client, email)
+        clock.advance(minutes=29)
+        assert (await client.get("/my/appointments")).status_code == 200
+        clock.advance(minutes=31)
+        answer = await client.get("/my/appointments", follow_redirects=False)
+        assert answer.status_code == 303, "idle for 31 minutes: logged out"
+
+        await log_in(client, email)
+        for _ in range(12 * 3):  # active every 20 minutes for 12 hours
+            clock.advance(minutes=20)
+            assert (await client.get("/my/appointments")).status_code == 200
+        clock.advance(minutes=20)
+        answer = await client.get("/my/appointments", follow_redirects=False)
+        assert answer.status_code == 303, "past 12 hours: logged out however active"
+
+
+async def test_staff_sessions_are_shorter(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
+    timed, clock = on_clock(services, datetime(2031, 3, 3, 8, 0, tzinfo=UTC))
+    _, _, email = add_practitioner(services, services.clock.now())
+    async with client_for(settings, timed) as client:
+        await log_in(client, email)
+        clock.advance(minutes=14)
+        assert (await client.get("/pro/agenda")).status_code == 200
+        clock.advance(minutes=16)
+        assert (await client.get("/pro/agenda")).status_code == 404, "idle for 16 minutes: logged out"
+
+        await log_in(client, email)
+        for _ in range(8 * 6):  # active every 10 minutes for 8 hours
+            clock.advance(minutes=10)
+            assert (await client.get("/pro/agenda")).status_code == 200
+        clock.advance(minutes=10)
+        assert (await client.get("/pro/agenda")).status_code == 404, "past 8 hours: logged out"
