@@ -132,3 +132,29 @@ class Profile(Aggregate):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    # -- families and hand-overs (aggregates/family.py has the rules) ---------
+
+    def set_contact(self, phone: str, email: str, by: UUID) -> None:
+        from .family import checked_email, checked_phone
+
+        phone, email = checked_phone(phone), checked_email(email)
+        if (phone, email) != (getattr(self, "phone", ""), getattr(self, "email", "")):
+            self._contact_set(phone, email, by)
+
+    @event("ContactSet", topic="consulta.Profile.ContactSet")
+    def _contact_set(self, phone: str, email: str, by: UUID) -> None:
+        self.phone = phone
+        self.email = email
+
+    def change_manager(self, manager_id: UUID, by: UUID, previous_manager_id: UUID | None) -> None:
+        """Hand the profile to another account; the former manager loses it at once."""
+        if self.manager_id != previous_manager_id:
+            raise InvalidInputError("the profile changed hands since the invitation")
+        if manager_id == self.manager_id:
+            raise InvalidInputError("this account already manages the profile")
+        self._manager_changed(manager_id, by, self.manager_id)
+
+    @event("ManagerChanged", topic="consulta.Profile.ManagerChanged")
+    def _manager_changed(self, manager_id: UUID, by: UUID, previous_manager_id: UUID | None) -> None:
+        self.manager_id = manager_id

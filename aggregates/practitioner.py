@@ -122,6 +122,20 @@ class Practitioner(Aggregate):
             raise InvalidInputError("the time zone cannot change once the agenda has opening hours")
         self._policy_set(merged)
 
+    def describe(self, details: dict[str, Any]) -> None:
+        """Name, specialty, RPPS number, practice address, languages, video offered (family.py checks)."""
+        from .family import checked_practitioner_details
+
+        self._described(checked_practitioner_details(details))
+
+    @event("Described", topic="consulta.Practitioner.Described")
+    def _described(self, details: dict[str, Any]) -> None:
+        self.name = details["name"]
+        self.specialty = details["specialty"]
+        self.city = details["city"]
+        self.address = details["address"]
+        self.details = details
+
     @event("PolicySet", topic="consulta.Practitioner.PolicySet")
     def _policy_set(self, policy: dict[str, Any]) -> None:
         self.policy = policy

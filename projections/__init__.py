@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from .accounts import Accounts
 from .agenda import Agenda, PatientAppointments
 from .base import Projection
 from .directory import PractitionerDirectory
+from .practitioner_details import PractitionerDetails
 from .profiles import Profiles
+from .secretaries import Secretaries
 
 PROJECTIONS: dict[str, type[Projection]] = {
-    cls.name: cls for cls in (PractitionerDirectory, Profiles, Agenda, PatientAppointments)
+    cls.name: cls for cls in (
+        PractitionerDirectory, Profiles, Agenda, PatientAppointments, Accounts, Secretaries, PractitionerDetails
+    )
 }
 
 __all__ = ["PROJECTIONS", "Projection"]

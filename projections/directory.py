@@ -113,3 +113,12 @@ class PractitionerDirectory(Projection):
             "UPDATE {practitioners} SET policy = %s, timezone = %s WHERE id = %s",
             (Jsonb(event.policy), event.policy["timezone"], event.originator_id),
         )
+
+    @process.register
+    def _(self, event: Practitioner.Described, cur: psycopg.Cursor[Any]) -> None:
+        d = event.details
+        self.execute(
+            cur,
+            "UPDATE {practitioners} SET name = %s, specialty = %s, city = %s, address = %s WHERE id = %s",
+            (d["name"], d["specialty"], d["city"], d["address"], event.originator_id),
+        )

@@ -37,6 +37,8 @@ from consulta.aggregates.errors import (
 from consulta.aggregates.practitioner import Practitioner
 from consulta.aggregates.rules import AgendaRules
 from consulta.passwords import hash_password, verify_password
+from consulta.families import FamilyCommands
+from consulta.identity import IdentityCommands
 
 T = TypeVar("T")
 CONFLICT_RETRIES = 8
@@ -81,7 +83,7 @@ class Outcome:
     created: bool = True
 
 
-class Consulta(Application):
+class Consulta(IdentityCommands, FamilyCommands, Application):  # type: ignore[misc]  # mixins: identity.py, families.py
     name = "consulta"
     log_section_size = 1000
 
