@@ -38,6 +38,9 @@ def _one(app: Consulta, step: tuple[Any, ...], now: datetime) -> tuple[Any, ...]
             return ("ok", app.book(actor, practitioner_id, motif, "practice", starts_at, profile_id, now).id)
         if kind == "cancel":
             return ("ok", app.cancel(actor, args[0], "the practitioner is away", now).id)
+        if kind == "hold":
+            practitioner_id, motif, starts_at = args
+            return ("ok", app.hold_slot(actor, practitioner_id, motif, "practice", starts_at, now, 5).id)
         practitioner_id, starts_at, ends_at = args
         return ("ok", app.block_period(actor, practitioner_id, starts_at, ends_at, now).id)
     except BlockConflictError as refusal:
@@ -216,3 +219,38 @@ def test_block_and_book_races_leave_no_appointment_inside_a_block(settings, now,
         if kind == "block" and answer[0] == "refused":
             assert answer[2] and all(by_id[i].is_active for i in answer[2])
     assert len(agenda_day.blocks) == sum(1 for kind, a in answers if kind == "block" and a[0] == "ok")
+
+
+def test_holds_and_bookings_of_many_patients_never_overlap(settings, now, world):
+    app, practitioner_id, _, _, _ = world
+    rules, nine = a_morning(app, practitioner_id, now)
+    day = rules.local_day(nine)
+    slots = [("consult", s.starts_at) for s in rules.slots_on(day, "consult", "practice")][:6]
+    slots += [("long", s.starts_at) for s in rules.slots_on(day, "long", "practice")][:3]
+    jobs = []
+    for seed in range(CLIENTS):
+        patient, profile_id, _ = make_patient(app, now)
+        order = slots[:]
+        random.Random(seed).shuffle(order)
+        jobs.append(
+            [
+                ("hold", patient, practitioner_id, m, s)
+                if i % 2
+                else ("book", patient, practitioner_id, m, s, profile_id)
+                for i, (m, s) in enumerate(order[:6])
+            ]
+        )
+    answers = run_clients(settings, jobs, now)
+    assert [a for _, a in answers if a[0] == "error"] == []
+    assert {a[1] for _, a in answers if a[0] == "refused"} <= {"SlotTakenError"}
+    agenda_day = app.repository.get(AgendaDay.id_for(practitioner_id, day))
+    booked = [app.repository.get(UUID(a)) for a in agenda_day.appointments]
+    assert_no_overlap(booked)
+    held = [(s, e, owner) for s, e, _, until, owner in agenda_day.holds.values() if until > now]
+    for i, (start, end, owner) in enumerate(held):
+        assert not any(overlaps(start, end, s, e) for s, e, _ in held[i + 1 :])
+        # A patient's own hold may lie under their own booking; nobody else's may.
+        assert all(str(a.booked_by) == owner for a in booked if overlaps(start, end, a.starts_at, a.ends_at))
+    assert {str(a[1]) for kind, a in answers if kind == "book" and a[0] == "ok"} == set(
+        agenda_day.appointments
+    )
