@@ -36,9 +36,9 @@ from consulta.aggregates.errors import (
 )
 from consulta.aggregates.practitioner import Practitioner
 from consulta.aggregates.rules import AgendaRules
-from consulta.passwords import hash_password, verify_password
 from consulta.families import FamilyCommands
 from consulta.identity import IdentityCommands
+from consulta.passwords import hash_password, verify_password
 
 T = TypeVar("T")
 CONFLICT_RETRIES = 8
@@ -267,6 +267,8 @@ class Consulta(IdentityCommands, FamilyCommands, Application):  # type: ignore[m
         replaces: UUID | None = None,
     ) -> Outcome:
         """Keep a slot for `minutes` while its chooser confirms; it frees itself after."""
+        if not 1 <= minutes <= 60:
+            raise InvalidInputError("a slot is held for 1 to 60 minutes")
         rules = self.get_practitioner(practitioner_id).rules
         slot = rules.check_bookable(motif_id, mode, starts_at, now, staff=actor.is_staff)
         hold_id = uuid4()
@@ -501,6 +503,10 @@ class Consulta(IdentityCommands, FamilyCommands, Application):  # type: ignore[m
     ) -> Outcome:
         if not actor.may_manage_agenda(practitioner_id):
             raise ForbiddenError("practitioner not found")
+        if starts_at.tzinfo is None or ends_at.tzinfo is None or not starts_at < ends_at:
+            raise InvalidInputError("a period needs a start before its end, with offsets")
+        if ends_at - starts_at > timedelta(days=366):
+            raise InvalidInputError("a period lasts at most a year")
         rules = self.get_practitioner(practitioner_id).rules
 
         def attempt() -> Outcome:

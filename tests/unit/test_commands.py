@@ -6,6 +6,7 @@ from datetime import timedelta
 from uuid import uuid4
 
 import pytest
+from eventsourcing.application import AggregateNotFoundError
 
 from consulta.aggregates.agenda_day import AgendaDay
 from consulta.aggregates.appointment import Appointment
@@ -395,3 +396,22 @@ def test_every_agenda_day_event_records_who_acted(world):
         ("AppointmentPlaced", staff.account_id, "practitioner"),
         ("AppointmentReleased", patient.account_id, "patient"),
     ]
+
+
+@pytest.mark.parametrize("minutes", [0, -5, 61, 24 * 60])
+def test_a_hold_lasts_a_few_minutes_only(world, minutes):
+    app, practitioner_id, _, patient, _ = world
+    with pytest.raises(InvalidInputError):
+        app.hold_slot(patient, practitioner_id, "short", "practice", at(TUESDAY, "09:00"), NOW, minutes)
+    with pytest.raises(AggregateNotFoundError):  # the day was never written
+        day_of(app, practitioner_id)
+
+
+def test_lifting_with_a_period_without_offsets_or_reversed_is_invalid(world):
+    app, practitioner_id, staff, _, _ = world
+    start, end = at(TUESDAY, "10:00"), at(TUESDAY, "11:00")
+    block = app.block_period(staff, practitioner_id, start, end, NOW)
+    for bad_start, bad_end in ((start.replace(tzinfo=None), end.replace(tzinfo=None)), (end, start)):
+        with pytest.raises(InvalidInputError):
+            app.lift_block(staff, practitioner_id, block.id, bad_start, bad_end)
+    assert day_of(app, practitioner_id).blocks
