@@ -10,9 +10,10 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.params import JSONBody
 
 from consulta.application import Actor
-from consulta.http.api_limits import limiter_of
+from consulta.aggregates.errors import AuthenticationError
 from consulta.http.api_schemas import LoginBody, RegisterBody, Registered, Token
 from consulta.http.api_support import problems, require_json, services_of
+from consulta.http.security_attempts import attempt_allowed, attempt_failed, attempt_succeeded
 
 
 @post(
@@ -46,14 +47,17 @@ def register(request: Request[Any, Any, Any], data: JSONBody[RegisterBody]) -> R
 )
 async def login(request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> Token:
     services = services_of(request)
-    address = request.client.host if request.client else "unknown"
-    limiter = limiter_of(request.app, "login-rate", request.app.state.settings.login_rate_per_minute)
-    wait = await limiter.hit(services.clock.now(), address=address, account=data.email)
+    wait = await attempt_allowed(request, "login", data.email)
     if wait is not None:
         raise TooManyRequestsException(
             detail="Too many login attempts: try again later.", headers={"Retry-After": str(wait)}
         )
-    account = await to_thread.run_sync(services.app.authenticate, data.email, data.password)
+    try:
+        account = await to_thread.run_sync(services.app.authenticate, data.email, data.password)
+    except AuthenticationError:
+        await attempt_failed(request, "login", data.email)
+        raise
+    await attempt_succeeded(request, "login", data.email)
     token = await request.app.state.api_tokens.issue(Actor(account.id, account.role, account.practitioner_id))
     return Token(token=token, expires_in=request.app.state.api_tokens.lifetime)
 

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated
 
 import msgspec
+from anyio import to_thread
 from litestar import get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
@@ -27,6 +28,7 @@ from consulta.http.pages_common import (
     start_session,
     translate,
 )
+from consulta.http.security_attempts import attempt_allowed, attempt_failed, attempt_succeeded
 from consulta.services import BOOKING_VIEWS
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -57,21 +59,32 @@ def login_page(request: AnyRequest, next: FromQuery[str] = "") -> Template:
     return page("login.html.j2", next=safe_next(next, ""), form={}, error=None, actor=page_actor(request))
 
 
-@post("/login", sync_to_thread=True, name="login_submit")
-def login(request: AnyRequest, data: Annotated[LoginForm, Form]) -> Template | Redirect:
+@post("/login", name="login_submit")
+async def login(request: AnyRequest, data: Annotated[LoginForm, Form]) -> Template | Redirect:
     app = services_of(request).app
-    try:
-        account = app.authenticate(data.email[:320], data.password[:256])
-    except AuthenticationError:
-        error = translate(request, "Wrong e-mail or password.")
+    email = data.email[:320]
+
+    def again(status: int, message: str) -> Template:
         return page(
             "login.html.j2",
-            401,
+            status,
             next=safe_next(data.next, ""),
-            form={"email": data.email[:320]},
-            error=error,
+            form={"email": email},
+            error=translate(request, message),
             actor=None,
         )
+
+    wait = await attempt_allowed(request, "login", email)
+    if wait is not None:
+        refused = again(429, "Too many attempts: wait a few minutes, then try again.")
+        refused.headers["Retry-After"] = str(wait)
+        return refused
+    try:
+        account = await to_thread.run_sync(app.authenticate, email, data.password[:256])
+    except AuthenticationError:
+        await attempt_failed(request, "login", email)
+        return again(401, "Wrong e-mail or password.")
+    await attempt_succeeded(request, "login", email)
     actor = Actor(account.id, account.role, account.practitioner_id)
     cleanup = start_session(request, actor, keep={SESSION_HOLD: session_value(request, SESSION_HOLD)})
     return see_other(landing(actor, data.next), cleanup)
