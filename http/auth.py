@@ -77,9 +77,26 @@ def actor_from_mapping(data: dict[str, Any] | None) -> Actor | None:
 
 
 def page_actor(request: Request[Any, Any, Any]) -> Actor | None:
-    """The logged-in actor of a page request, or None."""
+    """The logged-in actor of a page request, or None.
+
+    A secretary's agenda is checked live (its `Grant` aggregate, once per
+    request): a grant revoked mid-session leaves them no agenda at once.
+    """
+    if "consulta_actor" in request.scope:
+        return request.scope["consulta_actor"]  # type: ignore[no-any-return]
     session = request.scope.get("session") or {}
-    return actor_from_mapping(session.get(SESSION_ACTOR))
+    actor = live_actor(request, actor_from_mapping(session.get(SESSION_ACTOR)))
+    request.scope["consulta_actor"] = actor  # type: ignore[typeddict-unknown-key]
+    return actor
+
+
+def live_actor(request: Any, actor: Actor | None) -> Actor | None:
+    """The actor with its secretary grant checked against the event store now."""
+    if actor is None or actor.role != "secretary" or actor.practitioner_id is None:
+        return actor
+    if request.app.state.services.app.is_granted(actor.account_id, actor.practitioner_id):
+        return actor
+    return Actor(actor.account_id, "secretary", None)
 
 
 class ApiTokens:
@@ -91,10 +108,19 @@ class ApiTokens:
     def _key(token: str) -> str:
         return "api-token:" + hashlib.sha256(token.encode()).hexdigest()
 
-    async def issue(self, actor: Actor) -> str:
+    async def issue(self, actor: Actor, second_factor: str | None = None) -> str:
+        """`second_factor`: the method that passed at login; reads of health data need one."""
         token = secrets.token_urlsafe(32)
-        await self.store.set(self._key(token), msgspec.json.encode(actor_to_session(actor)), self.lifetime)
+        data = {**actor_to_session(actor), "second_factor": second_factor}
+        await self.store.set(self._key(token), msgspec.json.encode(data), self.lifetime)
         return token
+
+    async def second_factor(self, token: str) -> str | None:
+        if not token or len(token) > 200:
+            return None
+        raw = await self.store.get(self._key(token))
+        value = msgspec.json.decode(raw).get("second_factor") if raw else None
+        return str(value) if value in ("totp", "email") else None
 
     async def resolve(self, token: str) -> Actor | None:
         if not token or len(token) > 200:
@@ -116,3 +142,13 @@ async def api_actor(request: Request[Any, Any, Any]) -> Actor:
     if actor is None:
         raise NotAuthorizedException("a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     return actor
+
+
+def bearer_token(connection: Any) -> str:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+async def api_token_second_factor(connection: Any) -> str | None:
+    """The second factor the request's bearer token was issued with, if any."""
+    return await connection.app.state.api_tokens.second_factor(bearer_token(connection))  # type: ignore[no-any-return]

@@ -145,7 +145,10 @@ def internal_error_handler(request: Request[Any, Any, Any], error: Exception) ->
     return error_page(request, 500, "Something went wrong on our side.")
 
 
+from consulta.http.second_factor import SecondFactorRequired, second_factor_handler  # noqa: E402
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    SecondFactorRequired: second_factor_handler,  # a redirect to the code step (pages), 403 (API)
     domain.DomainError: domain_error_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,

@@ -85,9 +85,9 @@ async def login(request: AnyRequest, data: Annotated[LoginForm, Form]) -> Templa
         await attempt_failed(request, "login", email)
         return again(401, "Wrong e-mail or password.")
     await attempt_succeeded(request, "login", email)
-    actor = Actor(account.id, account.role, account.practitioner_id)
-    cleanup = start_session(request, actor, keep={SESSION_HOLD: session_value(request, SESSION_HOLD)})
-    return see_other(landing(actor, data.next), cleanup)
+    from consulta.http.pages_identity import after_password  # the second factor, when the account needs one
+
+    return await to_thread.run_sync(after_password, request, account, data.next)
 
 
 @post("/logout", sync_to_thread=False, name="logout")
@@ -133,6 +133,9 @@ def register(request: AnyRequest, data: Annotated[RegisterForm, Form]) -> Templa
         return again(409, "An account already uses this e-mail. Log in instead.")
     except InvalidInputError as error:
         return again(422, _register_message(error.detail))
+    from consulta.http.pages_identity_account import send_confirmation
+
+    send_confirmation(request, outcome.id)
     services.wait_for(outcome.position, (*BOOKING_VIEWS, "profiles"))
     actor = Actor(outcome.id, "patient")
     cleanup = start_session(request, actor, keep={SESSION_HOLD: session_value(request, SESSION_HOLD)})

@@ -6,6 +6,8 @@ from typing import Any
 
 from consulta.http import (
     pages_account,
+    pages_identity,
+    pages_identity_account,
     pages_booking,
     pages_patient,
     pages_pro,
@@ -16,6 +18,8 @@ from consulta.http import (
 PAGE_HANDLERS: list[Any] = [
     *pages_public.HANDLERS,
     *pages_account.HANDLERS,
+    *pages_identity.HANDLERS,
+    *pages_identity_account.HANDLERS,
     *pages_booking.HANDLERS,
     *pages_patient.HANDLERS,
     *pages_pro.HANDLERS,
