@@ -7,7 +7,9 @@ renaming an event's field, makes these histories unloadable and this test fail.
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
@@ -17,7 +19,8 @@ from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from consulta.aggregates import account, agenda_day, appointment, practitioner
+from consulta import aggregates
+from consulta.aggregates import agenda_day, appointment
 from consulta.application import Consulta
 from tests.unit.helpers import POPO
 
@@ -188,7 +191,9 @@ def test_an_old_practitioner_and_account_history_loads(app):
 
 
 def _domain_classes() -> Iterator[type]:
-    for module in (account, agenda_day, appointment, practitioner):
+    """Every aggregate and event class of every module of the domain, present and future."""
+    for found in pkgutil.iter_modules(aggregates.__path__):
+        module = importlib.import_module(f"{aggregates.__name__}.{found.name}")
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Aggregate) and cls.__module__ == module.__name__:
                 yield cls
