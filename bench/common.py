@@ -63,8 +63,15 @@ def fresh_database(prefix: str = "consulta_bench") -> Iterator[str]:
         migrate(bench_settings(url))
         yield url
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        for attempt in range(30):  # the server may be full of other users' connections for a while
+            try:
+                with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                break
+            except psycopg.OperationalError:
+                if attempt == 29:
+                    raise
+                time.sleep(2)
 
 
 def add_practitioners(app: Consulta, count: int, now: datetime) -> list[UUID]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
-    ("booking.py", ["--repeats", "1", "--seconds", "2"]),
+    ("booking.py", ["--windows", "3", "--seconds", "1"]),
     ("http_booking.py", ["--repeats", "1", "--seconds", "3"]),
     ("projection_lag.py", ["--seconds", "5"]),
     ("rebuild.py", ["--repeats", "1"]),
