@@ -46,19 +46,27 @@ MOTIFS = [
 EMAIL, PASSWORD = "bench-dr-pages@example.org", "correct horse battery"
 
 
-def practitioner_with_a_week(app: Consulta, bookings: int) -> Any:
+def practitioner_with_a_week(app: Consulta, bookings: int) -> tuple[Any, str]:
     now = utcnow()
     outcome = app.add_practitioner(EMAIL, PASSWORD, "Dr Claire Bench", "General practitioner", "Lyon", now,
                                    "1 rue de la Paix")
     practitioner = app.get_practitioner(outcome.id)
     staff = Actor(practitioner.account_id, "practitioner", outcome.id)
     app.configure_agenda(staff, outcome.id, hours=HOURS, motifs=MOTIFS, policy={"min_notice_minutes": 0})
+    # Staff log in with an authenticator app: enable one with the code of the step before this one.
+    import pyotp
+
+    from consulta.identity import TOTP_STEP, totp_step
+
+    secret = app.new_totp_secret()
+    app.enable_totp(practitioner.account_id, secret,
+                    pyotp.TOTP(secret).at((totp_step(now) - 1) * TOTP_STEP), now)
     rules = app.get_practitioner(outcome.id).rules
     patient, profile_id = add_patient(app, now)
     slots = [s for d in range(1, 15) for s in rules.slots_on(rules.local_day(now) + timedelta(days=d), "consult")]
     for slot in slots[:: max(1, len(slots) // max(1, bookings))][:bookings]:
         app.book(patient, outcome.id, "consult", slot.mode, slot.starts_at, profile_id, now)
-    return outcome.id
+    return outcome.id, secret
 
 
 def caught_up(url: str, app: Consulta, timeout: float = 60) -> None:
@@ -81,18 +89,32 @@ def cookies_of(response: httpx.Response) -> dict[str, str]:
     return found
 
 
-def login_cookie(base: str) -> str:
-    with httpx.Client(base_url=base, follow_redirects=False) as client:
-        form = client.get("/login")
-        cookies = cookies_of(form)
+def login_cookie(base: str, totp_secret: str) -> str:
+    """Log the practitioner in through the pages (password, then the authenticator code): the Cookie header."""
+    import pyotp
+
+    from consulta.identity import TOTP_STEP, totp_step
+
+    cookies: dict[str, str] = {}
+
+    def header() -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+
+    def post(client: httpx.Client, path: str, form_path: str, data: dict[str, str]) -> httpx.Response:
+        form = client.get(form_path, headers=header())
+        cookies.update(cookies_of(form))
         token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)
-        assert token, "no CSRF field on the login page"
-        header = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        done = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "_csrf_token": token.group(1)},
-                           headers={"Cookie": header})
-        assert done.status_code in (302, 303), f"login answered {done.status_code}"
+        assert token, f"no CSRF field on {form_path}"
+        done = client.post(path, data={**data, "_csrf_token": token.group(1)}, headers=header())
+        assert done.status_code in (302, 303), f"{path} answered {done.status_code}"
         cookies.update(cookies_of(done))
-    return "; ".join(f"{k}={v}" for k, v in cookies.items())
+        return done
+
+    with httpx.Client(base_url=base, follow_redirects=False) as client:
+        first = post(client, "/login", "/login", {"email": EMAIL, "password": PASSWORD})
+        code = pyotp.TOTP(totp_secret).at(totp_step(utcnow()) * TOTP_STEP)  # enabled with the step before
+        post(client, "/login/code", first.headers["location"], {"code": code})
+    return header()["Cookie"]
 
 
 def main() -> None:
@@ -107,10 +129,10 @@ def main() -> None:
     ratios: dict[str, list[float]] = {}
     with fresh_database() as url, tempfile.TemporaryDirectory() as pages_dir:
         app = Consulta(env=bench_settings(url, pool_size=2).eventsourcing_env())
-        practitioner_id = practitioner_with_a_week(app, args.bookings)
+        practitioner_id, totp_secret = practitioner_with_a_week(app, args.bookings)
         with consulta_processes(url) as base:
             caught_up(url, app)
-            cookie = login_cookie(base)
+            cookie = login_cookie(base, totp_secret)
             monday = date.today() - timedelta(days=date.today().weekday()) + timedelta(days=7)
             pages = {
                 "practitioner": (f"/practitioners/{practitioner_id}", {}),
