@@ -35,8 +35,8 @@ from consulta.application import Consulta
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
     print(f"machine: {machine()}")
