@@ -26,6 +26,7 @@ STATUS_BY_ERROR: list[tuple[type[domain.DomainError], int]] = [
     (domain.BlockConflictError, 409),
     (domain.VideoCapReachedError, 409),
     (domain.AuthenticationError, 401),
+    (domain.BusyError, 503),
     (domain.CancellationTooLateError, 422),
     (domain.TooEarlyError, 422),
     (domain.BookingWindowError, 422),
@@ -89,9 +90,14 @@ def domain_error_handler(request: Request[Any, Any, Any], error: domain.DomainEr
     extra: dict[str, Any] = {}
     if isinstance(error, domain.BlockConflictError):
         extra["appointment_ids"] = error.appointment_ids
-    if is_api(request):
-        return problem(status, error.detail, error.code, **extra)
-    return error_page(request, status, error.detail)
+    response = (
+        problem(status, error.detail, error.code, **extra)
+        if is_api(request)
+        else error_page(request, status, error.detail)
+    )
+    if status == 503:
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 def http_error_handler(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
