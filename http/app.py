@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 
 from consulta.clock import Clock
 from consulta.http.api import api_openapi_config
+from consulta.http.audit import AuditMiddleware
 from consulta.http.auth import ApiTokens
 from consulta.http.errors import EXCEPTION_HANDLERS
 from consulta.http.pages_format import configure as configure_pages
@@ -120,7 +121,7 @@ def create_app(
         lifespan=[lifespan],
         state=State({"settings": settings, "api_tokens": ApiTokens(make_store(settings, "api"), settings.api_token_hours * 3600)}),
         stores={"sessions": sessions},
-        middleware=[session.middleware, SessionTimeoutMiddleware],
+        middleware=[session.middleware, SessionTimeoutMiddleware, AuditMiddleware],
         before_send=[add_security_headers],
         csrf_config=csrf,
         template_config=TemplateConfig(instance=engine),

@@ -10,6 +10,9 @@ def route_handlers() -> list[Any]:
     from consulta.http.pages_all import PAGE_HANDLERS
 
     handlers += PAGE_HANDLERS
+    from consulta.http.audit_pages import HANDLERS as AUDIT_PAGES  # "who saw my file"
+
+    handlers += AUDIT_PAGES
     from consulta.http.api import api_handlers
 
     handlers += api_handlers()

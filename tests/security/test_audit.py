@@ -1,0 +1,59 @@
+"""The access log: reads of health data and refusals recorded (who, what, when, outcome), append-only, shown to the patient."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from consulta.projections import audit_log
+from tests.security.scenario import Seeded
+
+
+def rows_about(world: Seeded, profile_id) -> list[dict]:  # type: ignore[no-untyped-def]
+    with world.world_services.reads.pool.connection() as conn:
+        return audit_log.accesses_to(conn, [profile_id], limit=10_000)
+
+
+async def test_reads_and_refusals_are_recorded_and_shown_to_the_patient(world: Seeded) -> None:
+    w = world.world
+    a_appointment, a_profile = w.patient_a.appointment_id, w.patient_a.profile_id
+    x, y = w.practitioner_x, w.practitioner_y
+    before = len(rows_about(world, a_profile))
+
+    seen = await world.clients[x.name].get(f"/pro/appointments/{a_appointment}")
+    assert seen.status_code == 200
+    refused = await world.clients[y.name].get(f"/pro/appointments/{a_appointment}")
+    assert refused.status_code == 404
+    probed = await world.clients[w.patient_b.name].get(f"/api/v1/appointments/{a_appointment}")
+    assert probed.status_code == 404
+    anonymous = await world.clients["anonymous"].get(f"/api/v1/appointments/{a_appointment}")
+    assert anonymous.status_code == 401
+
+    rows = rows_about(world, a_profile)[: len(rows_about(world, a_profile)) - before]
+    found = {(r["actor_account"], r["outcome"], r["action"], r["status"]) for r in rows}
+    assert (x.actor.account_id, "read", "pro_appointment", 200) in found  # type: ignore[union-attr]
+    assert (y.actor.account_id, "refused", "pro_appointment", 404) in found  # type: ignore[union-attr]
+    assert (w.patient_b.actor.account_id, "refused", "api:my_appointment", 404) in found  # type: ignore[union-attr]
+    assert (None, "refused", "api:my_appointment", 401) in found
+    assert all(r["object_id"] == a_appointment and r["at"] is not None for r in rows)
+
+    page = await world.clients[w.patient_a.name].get("/my/access")
+    assert page.status_code == 200
+    assert "Xavier Morel" in page.text and "Yvonne Petit" in page.text
+    assert "Consulté" in page.text and "Refusé" in page.text
+    other = await world.clients[w.patient_b.name].get("/my/access")
+    assert "Xavier Morel" not in other.text, "B sees only accesses to B's profiles"
+    assert (await world.clients["anonymous"].get("/my/access", follow_redirects=False)).status_code == 303
+
+
+def test_the_access_log_is_append_only(world: Seeded) -> None:
+    with world.world_services.reads.pool.connection() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM audit.access_log").fetchone()["n"] > 0  # type: ignore[index,call-overload]
+    for statement in (
+        "UPDATE audit.access_log SET outcome = 'read'",
+        "DELETE FROM audit.access_log",
+        "TRUNCATE audit.access_log",
+    ):
+        with world.world_services.reads.pool.connection() as conn:
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                conn.execute(statement)
