@@ -9,10 +9,12 @@ from .directory import PractitionerDirectory
 from .practitioner_details import PractitionerDetails
 from .profiles import Profiles
 from .secretaries import Secretaries
+from .waiting_room import WaitingRoom
 
 PROJECTIONS: dict[str, type[Projection]] = {
     cls.name: cls for cls in (
-        PractitionerDirectory, Profiles, Agenda, PatientAppointments, Accounts, Secretaries, PractitionerDetails
+        PractitionerDirectory, Profiles, Agenda, PatientAppointments, Accounts, Secretaries, PractitionerDetails,
+        WaitingRoom,
     )
 }
 

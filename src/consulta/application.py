@@ -39,6 +39,7 @@ from consulta.aggregates.rules import AgendaRules
 from consulta.families import FamilyCommands
 from consulta.identity import IdentityCommands
 from consulta.passwords import hash_password, verify_password
+from consulta.teleconsultation import TeleconsultationCommands
 
 T = TypeVar("T")
 CONFLICT_RETRIES = 8
@@ -83,7 +84,7 @@ class Outcome:
     created: bool = True
 
 
-class Consulta(IdentityCommands, FamilyCommands, Application):  # type: ignore[misc]  # mixins: identity.py, families.py
+class Consulta(TeleconsultationCommands, IdentityCommands, FamilyCommands, Application):  # type: ignore[misc]  # mixins: identity.py, families.py
     name = "consulta"
     log_section_size = 1000
 

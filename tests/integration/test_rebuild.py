@@ -58,6 +58,7 @@ def test_every_rebuilt_read_model_equals_the_live_one_row_for_row(
     )
     moved = app.book(bruno, practitioner_id, "consult", "practice", first[1].starts_at, bruno_profile, now)
     kept = app.book(alice, practitioner_id, "consult", "video", video_day[0].starts_at, alice_profile, now)
+    app.open_consultation(staff, now, appointment_id=kept.id)  # a waiting_room row
     by_staff = app.book(
         staff, practitioner_id, "consult", "practice", second[2].starts_at, bruno_profile, now
     )
