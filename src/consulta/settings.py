@@ -20,6 +20,17 @@ def _int(env: dict[str, str], key: str, default: int) -> int:
         raise ValueError(f"{key} must be a whole number") from None
 
 
+def _bool(env: dict[str, str], key: str, default: bool) -> bool:
+    value = (env.get(key) or "").strip().lower()
+    if value == "":
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{key} must be true or false")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "postgresql://127.0.0.1:5432/postgres"
@@ -37,6 +48,17 @@ class Settings:
     booking_rate_per_minute: int = 60
     max_body_bytes: int = 64 * 1024
     projection_wait_seconds: float = 5.0
+    # Notifications (docs/notifications.md): e-mail over SMTP, SMS through an HTTP gateway.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
+    smtp_from: str = "Consulta <no-reply@localhost>"
+    smtp_ca_file: str | None = None
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = field(default=None, repr=False)
+    sms_sender: str = "Consulta"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -53,9 +75,18 @@ class Settings:
             ("CONSULTA_BASE_URL", "base_url"),
             ("CONSULTA_EVENTS_SCHEMA", "events_schema"),
             ("CONSULTA_READ_SCHEMA", "read_schema"),
+            ("SMTP_HOST", "smtp_host"),
+            ("SMTP_USER", "smtp_user"),
+            ("SMTP_PASSWORD", "smtp_password"),
+            ("SMTP_FROM", "smtp_from"),
+            ("SMTP_CA_FILE", "smtp_ca_file"),
+            ("SMS_GATEWAY_URL", "sms_gateway_url"),
+            ("SMS_GATEWAY_TOKEN", "sms_gateway_token"),
+            ("SMS_SENDER", "sms_sender"),
         ):
             if env.get(key):
                 values[attr] = env[key]
+        values["smtp_starttls"] = _bool(env, "SMTP_STARTTLS", True)
         for key, attr, default in (
             ("CONSULTA_DB_POOL_SIZE", "pool_size", 5),
             ("CONSULTA_HOLD_MINUTES", "hold_minutes", 5),
@@ -64,6 +95,7 @@ class Settings:
             ("CONSULTA_LOGIN_RATE_PER_MINUTE", "login_rate_per_minute", 10),
             ("CONSULTA_BOOKING_RATE_PER_MINUTE", "booking_rate_per_minute", 60),
             ("CONSULTA_MAX_BODY_BYTES", "max_body_bytes", 64 * 1024),
+            ("SMTP_PORT", "smtp_port", 587),
         ):
             values[attr] = _int(env, key, default)
         values.update(overrides)
