@@ -1,0 +1,68 @@
+"""Media settings, from the environment (docs/teleconsultation.md lists them).
+
+Offline by default: no ICE server at all, so neither the media service nor
+the browser contacts a public STUN server. TURN credentials are the
+time-limited kind coturn checks with `use-auth-secret`: the user name is
+`<expiry>:<participant>` and the password the base64 HMAC-SHA1 of that name
+with the shared secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .tokens import media_key
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class MediaConfig:
+    key: bytes = field(repr=False)
+    public_url: str = "ws://127.0.0.1:8443/ws"  # where browsers reach the signalling websocket
+    allowed_origins: tuple[str, ...] = ()
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = field(default=None, repr=False)
+    turn_ttl_seconds: int = 3600
+    token_ttl_seconds: int = 60
+    max_peers: int = 200
+
+    @classmethod
+    def from_env(cls, secret_key: str, base_url: str, environ: dict[str, str] | None = None, **overrides: Any) -> MediaConfig:
+        env = dict(os.environ if environ is None else environ)
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
+        values: dict[str, Any] = {
+            "key": media_key(secret_key, env.get("MEDIA_TOKEN_KEY")),
+            "allowed_origins": (origin, *_list(env.get("MEDIA_ALLOWED_ORIGINS"))),
+            "stun_urls": _list(env.get("MEDIA_STUN_URLS")),
+            "turn_urls": _list(env.get("MEDIA_TURN_URLS")),
+            "turn_secret": env.get("MEDIA_TURN_SECRET") or None,
+        }
+        if env.get("MEDIA_PUBLIC_URL"):
+            values["public_url"] = env["MEDIA_PUBLIC_URL"]
+        if env.get("MEDIA_MAX_PEERS"):
+            values["max_peers"] = int(env["MEDIA_MAX_PEERS"])
+        values.update(overrides)
+        return cls(**values)
+
+    def ice_servers(self, participant: str, now: float) -> list[dict[str, Any]]:
+        """What a browser's RTCPeerConnection gets: STUN, and TURN with credentials valid `turn_ttl_seconds`."""
+        servers: list[dict[str, Any]] = []
+        if self.stun_urls:
+            servers.append({"urls": list(self.stun_urls)})
+        if self.turn_urls and self.turn_secret:
+            username = f"{int(now) + self.turn_ttl_seconds}:{participant}"
+            digest = hmac.new(self.turn_secret.encode(), username.encode(), hashlib.sha1).digest()
+            servers.append(
+                {"urls": list(self.turn_urls), "username": username, "credential": base64.b64encode(digest).decode()}
+            )
+        return servers
