@@ -18,22 +18,28 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from consulta.aggregates.rules import AgendaRules, Slot, overlaps
+from consulta.aggregates.rules import AgendaRules, Slot
 
 
 class _Busy:
-    """Busy intervals sorted by start: a slot is compared with the few that can overlap it, not all."""
+    """Busy intervals sorted by start: a slot is compared with the few that can overlap it, not all.
+
+    Instants are kept as POSIX timestamps: comparing aware datetimes of different
+    zones asks both for their UTC offset, and a page compares thousands.
+    """
 
     def __init__(self, intervals: list[tuple[datetime, datetime]]) -> None:
-        self.intervals = sorted(intervals)
-        self.starts = [s for s, _ in self.intervals]
-        self.longest = max((e - s for s, e in self.intervals), default=timedelta(0))
+        spans = sorted((s.timestamp(), e.timestamp()) for s, e in intervals)
+        self.starts = [s for s, _ in spans]
+        self.ends = [e for _, e in spans]
+        self.longest = max((e - s for s, e in spans), default=0.0)
 
     def overlaps(self, start: datetime, end: datetime) -> bool:
-        # Only intervals starting in (start - longest, end) can overlap [start, end).
-        lo = bisect_right(self.starts, start - self.longest)
-        hi = bisect_left(self.starts, end)
-        return any(overlaps(start, end, s, e) for s, e in self.intervals[lo:hi])
+        a, b = start.timestamp(), end.timestamp()
+        # Intervals starting at or before a - longest end by a; those from b on start too late.
+        lo = bisect_right(self.starts, a - self.longest)
+        hi = bisect_left(self.starts, b)
+        return any(self.ends[i] > a for i in range(lo, hi))
 
 
 @dataclass(frozen=True)
