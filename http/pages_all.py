@@ -13,6 +13,8 @@ from consulta.http import (
     pages_pro,
     pages_pro_manage,
     pages_public,
+    pages_tele,
+    pages_tele_pro,
 )
 
 PAGE_HANDLERS: list[Any] = [
@@ -24,4 +26,6 @@ PAGE_HANDLERS: list[Any] = [
     *pages_patient.HANDLERS,
     *pages_pro.HANDLERS,
     *pages_pro_manage.HANDLERS,
+    *pages_tele.HANDLERS,
+    *pages_tele_pro.HANDLERS,
 ]
