@@ -1,6 +1,6 @@
 """The media service: websocket signalling, rooms of peers, a health endpoint.
 
-Protocol (JSON text messages on `/ws`):
+Protocol (JSON text messages on `/media/ws`):
   client: {"type": "hello", "token": "<room token>"}       first, within 5 s
   server: {"type": "ready", "role": ..., "peer": bool}      admitted to the room
   client: {"type": "offer", "sdp": "..."}                   once, ICE gathered (no trickle)
@@ -167,17 +167,32 @@ def _parse(text: str) -> dict[str, Any]:
     return data
 
 
-def create_media_app(config: MediaConfig, clock: Callable[[], float] = time.time) -> Litestar:
-    service = MediaService(config, clock)
-
-    @websocket("/ws")
+def media_handlers(service: MediaService) -> list[Any]:
+    @websocket("/media/ws")
     async def signalling(socket: WebSocket) -> None:
         await service.serve(socket)
 
-    @get("/healthz", cache_control=None)
+    @get(["/media/healthz", "/healthz"], cache_control=None)
     async def health() -> dict[str, Any]:
         return {"status": "ok", **service.stats()}
 
-    app = Litestar(route_handlers=[signalling, health], on_shutdown=[service.shutdown])
+    return [signalling, health]
+
+
+def create_media_app(config: MediaConfig, clock: Callable[[], float] = time.time) -> Litestar:
+    """The standalone service (`consulta media`)."""
+    service = MediaService(config, clock)
+    app = Litestar(route_handlers=media_handlers(service), on_shutdown=[service.shutdown])
     app.state.media = service
     return app
+
+
+def attach_media(app: Litestar, config: MediaConfig, clock: Callable[[], float] = time.time) -> MediaService:
+    """The media service inside the web process (`consulta dev`, browser tests), on the same origin."""
+    service = MediaService(config, clock)
+    handlers = media_handlers(service)
+    app.register(handlers[0])
+    app.on_shutdown.append(service.shutdown)
+    app.state.media = service
+    app.state.media_config = config
+    return service

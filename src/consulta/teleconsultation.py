@@ -6,7 +6,7 @@ secrets once: an access code (50 bits from `secrets`, shown as XXXXX-XXXXX)
 and a single-use link token (256 bits). Only their SHA-256 digests are
 recorded, and a `ConsultationKey` per digest finds the consultation again.
 The invitation reaches the patient through `deliver_invitation` (the seam for
-the notifications pipeline, consulta.tele_invitation).
+the notifications pipeline: consulta.tele_invitation).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class TeleconsultationCommands(_Base):
     def get_consultation(self, consultation_id: UUID) -> Consultation:
         return self._get(Consultation, consultation_id)
 
-    def _own_consultation(self, actor: Actor, consultation_id: UUID) -> Consultation:
+    def own_consultation(self, actor: Actor, consultation_id: UUID) -> Consultation:
         consultation = self.get_consultation(consultation_id)
         if not actor.may_manage_agenda(consultation.practitioner_id) or actor.role == "secretary":
             raise ForbiddenError("consultation not found")
@@ -171,13 +171,13 @@ class TeleconsultationCommands(_Base):
         return _outcome(consultation.id, self._save(consultation), created=False)
 
     def admit(self, actor: Actor, consultation_id: UUID, now: datetime) -> Outcome:
-        consultation = self._own_consultation(actor, consultation_id)
+        consultation = self.own_consultation(actor, consultation_id)
         consultation.admit(actor.account_id, now)
         return _outcome(consultation.id, self._save(consultation), created=False)
 
     def end_consultation(self, actor: Actor, consultation_id: UUID, outcome: str, now: datetime) -> Outcome:
         """honoured, missed, phone (switched to a phone call) or in_person (switched to a visit)."""
-        consultation = self._own_consultation(actor, consultation_id)
+        consultation = self.own_consultation(actor, consultation_id)
         consultation.end(outcome, actor.account_id, now)
         return _outcome(consultation.id, self._save(consultation), created=False)
 

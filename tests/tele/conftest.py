@@ -44,7 +44,7 @@ def serve_media(config: MediaConfig) -> tuple[MediaServer, uvicorn.Server, threa
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the media service did not start"
-    return MediaServer(f"ws://127.0.0.1:{port}/ws", f"http://127.0.0.1:{port}/healthz", config, app), server, thread
+    return MediaServer(f"ws://127.0.0.1:{port}/media/ws", f"http://127.0.0.1:{port}/healthz", config, app), server, thread
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,162 @@
+/* Consulta teleconsultation pages: the waiting room and dashboard refresh, the call and the self-test.
+   No inline script (the Content-Security-Policy forbids it): every page passes its data in data-* attributes. */
+(function () {
+  "use strict";
+
+  function poll(url, every, handle) {
+    var run = function () {
+      fetch(url, { credentials: "same-origin", cache: "no-store" })
+        .then(function (answer) { return answer.ok ? answer : Promise.reject(answer.status); })
+        .then(handle)
+        .catch(function () { /* try again at the next tick */ })
+        .then(function () { setTimeout(run, every); });
+    };
+    setTimeout(run, every);
+  }
+
+  // The patient's waiting room (and the call page): go where the consultation is now.
+  var waiting = document.querySelector("[data-status-url]");
+  if (waiting) {
+    poll(waiting.getAttribute("data-status-url"), 2000, function (answer) {
+      return answer.json().then(function (state) {
+        if (state.next && state.next !== location.pathname) { location.assign(state.next); }
+      });
+    });
+  }
+
+  // The practitioner's dashboard: who waits, refreshed in place.
+  var rows = document.getElementById("tele-rows");
+  if (rows) {
+    poll(rows.getAttribute("data-rows-url"), 2000, function (answer) {
+      return answer.text().then(function (html) { rows.innerHTML = html; });
+    });
+  }
+
+  var call = document.getElementById("call");
+  if (!call) { return; }
+  var text = function (name) { return call.getAttribute("data-text-" + name) || name; };
+  var state = document.getElementById("call-state");
+  var peerState = document.getElementById("peer-state");
+  var remote = document.getElementById("remote");
+  var local = document.getElementById("local");
+  var log = document.getElementById("chat-log");
+  var csrf = document.querySelector("#token-form input[name=_csrf_token]");
+  var stream = null, pc = null, ws = null, chat = null, leaving = false, retry = null;
+
+  function say(node, message) { if (node) { node.textContent = message; } }
+
+  function addChat(who, message) {
+    if (!log) { return; }
+    var item = document.createElement("li");
+    item.textContent = who + " : " + message;
+    log.appendChild(item);
+  }
+
+  function gathered(peer) {
+    if (peer.iceGatheringState === "complete") { return Promise.resolve(); }
+    return new Promise(function (resolve) {
+      peer.addEventListener("icegatheringstatechange", function () {
+        if (peer.iceGatheringState === "complete") { resolve(); }
+      });
+    });
+  }
+
+  function reconnect() {
+    if (leaving || retry) { return; }
+    say(state, text("reconnecting"));
+    retry = setTimeout(function () { retry = null; connect(); }, 2000);
+  }
+
+  function connect() {
+    if (pc) { pc.close(); }
+    if (ws) { ws.onclose = null; ws.close(); }
+    fetch(call.getAttribute("data-token-url"), {
+      method: "POST", credentials: "same-origin", headers: { "x-csrftoken": csrf ? csrf.value : "" }
+    }).then(function (answer) {
+      if (!answer.ok) { throw new Error("token " + answer.status); }
+      return answer.json();
+    }).then(function (grant) {
+      pc = new RTCPeerConnection({ iceServers: grant.ice_servers });
+      window.consultaPeer = pc; // read by the browser tests (getStats)
+      stream.getTracks().forEach(function (track) { pc.addTrack(track, stream); });
+      var incoming = new MediaStream();
+      remote.srcObject = incoming;
+      pc.ontrack = function (event) { incoming.addTrack(event.track); };
+      pc.onconnectionstatechange = function () {
+        if (pc.connectionState === "connected") { say(state, text("connected")); }
+        if (pc.connectionState === "failed") { reconnect(); }
+      };
+      chat = pc.createDataChannel("chat");
+      chat.onmessage = function (event) {
+        try {
+          var message = JSON.parse(event.data);
+          if (message.kind === "text") { addChat(text("them"), message.text); }
+        } catch (e) { /* not a chat message */ }
+      };
+      var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      ws = new WebSocket(scheme + location.host + grant.path);
+      ws.onopen = function () { ws.send(JSON.stringify({ type: "hello", token: grant.token })); };
+      ws.onclose = reconnect;
+      ws.onmessage = function (event) {
+        var message = JSON.parse(event.data);
+        if (message.type === "ready") {
+          say(peerState, message.peer ? "" : text("alone"));
+          pc.createOffer()
+            .then(function (offer) { return pc.setLocalDescription(offer); })
+            .then(function () { return gathered(pc); })  // no trickle ICE: the offer carries every candidate
+            .then(function () { ws.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp })); });
+        } else if (message.type === "answer") {
+          pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
+        } else if (message.type === "peer") {
+          say(peerState, message.present ? "" : text("alone"));
+        } else if (message.type === "error") {
+          say(state, text("refused"));
+        }
+      };
+    }).catch(function () { reconnect(); });
+  }
+
+  navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } })
+    .then(function (media) {
+      stream = media;
+      if (local) { local.srcObject = media; }
+      connect();
+    })
+    .catch(function () { say(state, text("nodevice")); });
+
+  var toggle = function (id, kind) {
+    var button = document.getElementById(id);
+    if (!button) { return; }
+    button.addEventListener("click", function () {
+      var off = button.getAttribute("aria-pressed") !== "true";
+      button.setAttribute("aria-pressed", off ? "true" : "false");
+      if (stream) { stream.getTracks().forEach(function (t) { if (t.kind === kind) { t.enabled = !off; } }); }
+    });
+  };
+  toggle("mute", "audio");
+  toggle("camera", "video");
+
+  var leave = document.getElementById("leave");
+  if (leave) {
+    leave.addEventListener("click", function () {
+      leaving = true;
+      if (ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "leave" })); }
+      if (pc) { pc.close(); }
+      if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
+      say(state, text("left"));
+    });
+  }
+
+  var form = document.getElementById("chat-form");
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var input = document.getElementById("chat-text");
+      var message = input.value.trim();
+      if (!message || !chat || chat.readyState !== "open") { return; }
+      chat.send(JSON.stringify({ kind: "text", text: message }));
+      addChat(text("me"), message);
+      input.value = "";
+    });
+  }
+})();
