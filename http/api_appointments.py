@@ -32,6 +32,7 @@ from consulta.http.api_support import (
     services_of,
     within_calendar,
 )
+from consulta.http.second_factor import note_second_factor, require_second_factor
 from consulta.services import BOOKING_VIEWS, Services
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -154,15 +155,20 @@ def book_appointment(
 
 @get(
     "/appointments",
-    guards=[authenticated],
+    guards=[authenticated, note_second_factor],
     sync_to_thread=True,
     security=BEARER,
     summary="My appointments",
-    description="Those of every profile the account manages, latest first.",
+    description=(
+        "Those of every profile the account manages, latest first. The motif is health data: without a"
+        " second factor at login, `motif_id` is empty and `motif_name` null."
+    ),
     responses=problems(401),
 )
 def my_appointments(request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> AppointmentList:
     rows = services_of(request).reads.appointments_of_account(actor.account_id)
+    if not request.state.second_factor:
+        rows = [{**r, "motif_id": "", "motif_name": None} for r in rows]
     return AppointmentList(
         items=[render_appointment(r, r["timezone"], r["practitioner_name"], r["motif_name"]) for r in rows]
     )
@@ -170,11 +176,12 @@ def my_appointments(request: Request[Any, Any, Any], actor: NamedDependency[Acto
 
 @get(
     "/appointments/{appointment_id:uuid}",
-    guards=[authenticated],
+    guards=[authenticated, require_second_factor],
     sync_to_thread=True,
     security=BEARER,
     summary="One of my appointments",
-    responses=problems(400, 401, 404),
+    description="Health data: the token must come from a login with a second factor (403 otherwise).",
+    responses=problems(400, 401, 403, 404),
 )
 def my_appointment(
     request: Request[Any, Any, Any], appointment_id: FromPath[UUID], actor: NamedDependency[Actor]

@@ -86,6 +86,15 @@ def current_path(context: Context) -> str:
     return str(request.url.path) + (f"?{query}" if query else "")
 
 
+@pass_context
+def second_factor_passed(context: Context) -> bool:
+    """Health data (motifs, later documents) is shown only to a session that passed a second factor."""
+    from consulta.http.second_factor import page_second_factor
+
+    request = context.get("request")
+    return request is not None and page_second_factor(request) is not None
+
+
 def configure(env: Environment) -> None:
     """Add translations and these helpers to the page templates' environment."""
     i18n.install(env)
@@ -97,4 +106,4 @@ def configure(env: Environment) -> None:
         birth_date=birth_date,
         iso_local=iso_local,
     )
-    env.globals.update(viewer=viewer, current_path=current_path)
+    env.globals.update(viewer=viewer, current_path=current_path, second_factor_passed=second_factor_passed)

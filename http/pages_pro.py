@@ -27,6 +27,7 @@ from consulta.http.pages_common import (
     staff_of,
 )
 from consulta.http.pages_public import DAYS_PER_PAGE, by_day
+from consulta.http.second_factor import STAFF, require_second_factor
 from consulta.projections.views import PractitionerCard
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -84,7 +85,7 @@ def timelines(
     return [(day, sorted(found[day], key=lambda i: (i["at"], order[i["kind"]]))) for day in days]
 
 
-@get("/pro/agenda", sync_to_thread=True, name="pro_day")
+@get("/pro/agenda", sync_to_thread=True, name="pro_day", guards=[require_second_factor], opt=STAFF)
 def day_view(request: AnyRequest, day: FromQuery[str] = "", motif: FromQuery[str] = "") -> Template:
     actor = staff_of(request)
     card = own_card(request, actor)
@@ -101,7 +102,7 @@ def day_view(request: AnyRequest, day: FromQuery[str] = "", motif: FromQuery[str
     )
 
 
-@get("/pro/agenda/week", sync_to_thread=True, name="pro_week")
+@get("/pro/agenda/week", sync_to_thread=True, name="pro_week", guards=[require_second_factor], opt=STAFF)
 def week_view(request: AnyRequest, start: FromQuery[str] = "", motif: FromQuery[str] = "") -> Template:
     actor = staff_of(request)
     card = own_card(request, actor)
@@ -130,7 +131,7 @@ def day_url(card: PractitionerCard, instant: datetime) -> str:
     return f"/pro/agenda?day={card.rules.local_day(instant).isoformat()}"
 
 
-@get("/pro/appointments/{appointment_id:uuid}", sync_to_thread=True, name="pro_appointment")
+@get("/pro/appointments/{appointment_id:uuid}", sync_to_thread=True, name="pro_appointment", guards=[require_second_factor], opt=STAFF)
 def appointment_page(request: AnyRequest, appointment_id: FromPath[UUID]) -> Template:
     actor = staff_of(request)
     card = own_card(request, actor)

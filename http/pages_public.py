@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 
 from consulta.aggregates.rules import Slot
 from consulta.http import i18n
+from consulta.http.auth import page_actor
 from consulta.http.pages_common import (
     AnyRequest,
     language_cookie,
@@ -128,12 +129,16 @@ class LanguageForm(msgspec.Struct):
     next: str = "/"
 
 
-@post("/language", sync_to_thread=False, name="language")
+@post("/language", sync_to_thread=True, name="language")
 def choose_language(
+    request: AnyRequest,
     data: Annotated[LanguageForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
-    """Remember the reader's language in a cookie (no account needed)."""
+    """Remember the reader's language in a cookie, and on the account when logged in (set again at login)."""
     language = data.lang if data.lang in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    actor = page_actor(request)
+    if actor is not None:
+        services_of(request).app.choose_language(actor.account_id, language)
     response = see_other(safe_next(data.next))
     response.cookies.append(language_cookie(language))
     return response

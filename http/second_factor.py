@@ -19,6 +19,8 @@ from litestar.handlers.base import BaseRouteHandler
 
 SESSION_SECOND_FACTOR = "second_factor"
 SECOND_FACTOR_PAGE = "/account/second-factor"
+FOR_ROLES = "second_factor_roles"  # handler opt: the roles the page is for (others get the handler's own 404)
+STAFF = {FOR_ROLES: ("practitioner", "secretary")}
 
 
 class SecondFactorRequired(HTTPException):
@@ -38,15 +40,38 @@ def page_second_factor(connection: ASGIConnection[Any, Any, Any, Any]) -> str | 
 
 
 async def require_second_factor(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Guard for handlers that read health data (appointment details, later documents and reports)."""
+    """Guard for handlers that read health data (appointment details, later documents and reports).
+
+    Pages: `@get(..., guards=[require_second_factor], opt=STAFF)` for staff pages; a visitor, or a
+    logged-in user of another role, goes on to the handler, which refuses them as before.
+    """
     if connection.scope["path"].startswith("/api/"):
         from consulta.http.auth import api_token_second_factor
 
         if not await api_token_second_factor(connection):
             raise SecondFactorRequired()
         return
+    from consulta.http.auth import page_actor
+
+    actor = page_actor(connection)  # type: ignore[arg-type]
+    roles = handler.opt.get(FOR_ROLES)
+    if actor is None or (roles and actor.role not in roles):
+        return  # not theirs anyway: the handler answers (log in, or 404) as it would without this guard
     if page_second_factor(connection) is None:
         raise SecondFactorRequired()
+
+
+async def note_second_factor(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard that never refuses: records in `connection.state.second_factor` whether one passed.
+
+    For lists that show health data only with a second factor and hide it otherwise.
+    """
+    if connection.scope["path"].startswith("/api/"):
+        from consulta.http.auth import api_token_second_factor
+
+        connection.state.second_factor = await api_token_second_factor(connection)
+    else:
+        connection.state.second_factor = page_second_factor(connection)
 
 
 def second_factor_handler(request: Request[Any, Any, Any], error: SecondFactorRequired) -> Response[Any]:

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import pyotp
-
-from consulta.identity import TOTP_STEP, totp_step
-from tests.accounts.principals import World, build_world, page_login, post_form, totp_code
+from tests.accounts.principals import page_login, post_form, totp_code
 from tests.http.pages_client import page_client
 from tests.factories import make_patient
-
-import pytest
-
-
-@pytest.fixture(scope="module")
-def world(services) -> World:  # type: ignore[no-untyped-def]
-    return build_world(services, datetime.now(UTC).replace(microsecond=0))
 
 
 async def test_practitioner_needs_the_code_after_the_password(settings, services, world) -> None:  # type: ignore[no-untyped-def]

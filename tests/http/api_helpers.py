@@ -32,7 +32,7 @@ def head(services: Services) -> int:
 
 
 async def bearer(client: AsyncTestClient[Any], actor: Actor) -> dict[str, str]:
-    token = await client.app.state.api_tokens.issue(actor)
+    token = await client.app.state.api_tokens.issue(actor, "totp")  # as after a login with its second factor
     return {"authorization": f"Bearer {token}"}
 
 

@@ -36,7 +36,21 @@ async def post_form(client: AsyncTestClient[Any], url: str, data: dict[str, Any]
 async def login(
     client: AsyncTestClient[Any], email: str, password: str = PASSWORD, next_url: str = ""
 ) -> Any:
-    return await post_form(client, "/login", {"email": email, "password": password, "next": next_url})
+    """Log in; staff then set up their authenticator app (the key the page shows) and enter its code."""
+    response = await post_form(client, "/login", {"email": email, "password": password, "next": next_url})
+    if response.status_code == 303 and response.headers["location"] == "/login/second-factor":
+        from tests.accounts.principals import totp_code
+
+        step = await client.get("/login/second-factor")
+        found = re.search(r'id="totp-key" readonly value="([A-Z2-7]+)"', step.text)
+        if found:
+            TOTP_SECRETS[email] = found.group(1)
+        assert email in TOTP_SECRETS, "a second factor set up elsewhere: log in with tests/accounts/principals.py"
+        response = await post_form(client, "/login/code", {"code": totp_code(TOTP_SECRETS[email])})
+    return response
+
+
+TOTP_SECRETS: dict[str, str] = {}  # the authenticator keys staff set up at their first login in these tests
 
 
 def slot_values(html: str) -> list[str]:
