@@ -84,7 +84,9 @@ def page_actor(request: Request[Any, Any, Any]) -> Actor | None:
     """
     if "consulta_actor" in request.scope:
         return request.scope["consulta_actor"]  # type: ignore[no-any-return]
-    session = request.scope.get("session") or {}
+    session = request.scope.get("session")
+    if not isinstance(session, dict):  # none, or cleared (logout) earlier in this request
+        session = {}
     actor = live_actor(request, actor_from_mapping(session.get(SESSION_ACTOR)))
     request.scope["consulta_actor"] = actor  # type: ignore[typeddict-unknown-key]
     return actor

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
+from anyio import to_thread
 from litestar import get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
@@ -42,6 +43,7 @@ from consulta.http.pages_common import (
 )
 from consulta.http.pages_identity_mail import send
 from consulta.http.second_factor import SESSION_SECOND_FACTOR
+from consulta.http.security_attempts import attempt_allowed, attempt_failed, attempt_succeeded
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PENDING = "pending_login"
@@ -139,12 +141,30 @@ def second_step(request: AnyRequest) -> Template | Redirect:
     return _step_page(request, *found)
 
 
-@post("/login/code", sync_to_thread=True, name="login_code")
-def second_step_submit(request: AnyRequest, data: Annotated[CodeForm, Form]) -> Template | Redirect:
-    found = _pending(request)
+@post("/login/code", name="login_code")
+async def second_step_submit(request: AnyRequest, data: Annotated[CodeForm, Form]) -> Template | Redirect:
+    """Codes are checked within the per-account back-off (kind "code"), shared by every web process."""
+    found = await to_thread.run_sync(_pending, request)
     if found is None:
         return see_other("/login")
     pending, account = found
+    wait = await attempt_allowed(request, "code", str(account.id))
+    if wait is not None:
+        message = translate(request, "Too many attempts: wait a few minutes, then try again.")
+        refused = await to_thread.run_sync(_step_page, request, pending, account, 429, message)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
+    answer, passed = await to_thread.run_sync(_check_code, request, data, pending, account)
+    if passed:
+        await attempt_succeeded(request, "code", str(account.id))
+    else:
+        await attempt_failed(request, "code", str(account.id))
+    return answer
+
+
+def _check_code(
+    request: AnyRequest, data: CodeForm, pending: dict[str, Any], account: Account
+) -> tuple[Template | Redirect, bool]:
     app = services_of(request).app
     now = now_of(request)
     try:
@@ -162,10 +182,10 @@ def second_step_submit(request: AnyRequest, data: Annotated[CodeForm, Form]) -> 
         if pending["tries"] >= MAX_TRIES:
             request.clear_session()
             return page("login.html.j2", 401, next="", form={}, actor=None,
-                        error=translate(request, "Too many wrong codes: log in again."))  # fmt: skip
+                        error=translate(request, "Too many wrong codes: log in again.")), False  # fmt: skip
         update_session(request, **{PENDING: pending})
-        return _step_page(request, pending, account, 401, translate(request, "Wrong or expired code."))
-    return finish_login(request, account, str(pending.get("next") or ""), method)
+        return _step_page(request, pending, account, 401, translate(request, "Wrong or expired code.")), False
+    return finish_login(request, account, str(pending.get("next") or ""), method), True
 
 
 # -- a second factor before health data, for a session that has none yet -----------------

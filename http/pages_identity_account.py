@@ -11,6 +11,7 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
+from anyio import to_thread
 from litestar import get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
@@ -29,6 +30,7 @@ from consulta.http.pages_common import (
 )
 from consulta.http.pages_identity_mail import send
 from consulta.http.second_factor import page_second_factor
+from consulta.http.security_attempts import attempt_allowed
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -94,10 +96,22 @@ def forgot_page() -> Template:
     return page("password_forgot.html.j2", sent=False)
 
 
-@post("/password/forgot/send", sync_to_thread=True, name="password_forgot_submit")
-def forgot(request: AnyRequest, data: Annotated[EmailForm, Form]) -> Template:
-    """The same answer whether or not an account uses the address (no account discovery)."""
-    found = services_of(request).app.request_password_reset(data.email[:320], now_of(request))
+@post("/password/forgot/send", name="password_forgot_submit")
+async def forgot(request: AnyRequest, data: Annotated[EmailForm, Form]) -> Template:
+    """The same answer whether or not an account uses the address (no account discovery).
+
+    Requests are capped per address and e-mail each minute, in the shared store (no mail bombing).
+    """
+    wait = await attempt_allowed(request, "reset", data.email[:320])
+    if wait is not None:
+        refused = page("password_forgot.html.j2", 429, sent=False)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
+    return await to_thread.run_sync(_send_reset, request, data.email[:320])
+
+
+def _send_reset(request: AnyRequest, email: str) -> Template:
+    found = services_of(request).app.request_password_reset(email, now_of(request))
     if found is not None:
         token, account = found
         send(request, "reset_password", account.email, path=f"/password/reset/{token}")

@@ -18,7 +18,7 @@ import redis
 
 from consulta.settings import Settings
 from tests.factories import make_patient
-from tests.security.helpers import PASSWORD, client_for, log_in, on_clock
+from tests.security.helpers import PASSWORD, client_for, log_in, on_clock, post_form
 
 
 async def test_page_login_backs_off_after_failures_and_a_success_clears_them(
@@ -57,6 +57,35 @@ async def test_page_login_is_capped_per_minute_per_address(settings: Settings, s
         assert set(answers[settings.login_rate_per_minute :]) == {429}
         clock.advance(seconds=60)
         assert (await log_in(client, "nobody-else@example.org", "wrong password!")).status_code == 401
+
+
+async def test_second_factor_codes_back_off_across_logins(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
+    from tests.accounts.principals import patient, totp_code
+
+    someone = patient(services, services.clock.now(), "patient", "Cora", "Codes")
+    async with client_for(settings, services) as client:
+        async def password() -> None:
+            first = await log_in(client, someone.email)  # type: ignore[arg-type]
+            assert first.status_code == 303 and first.headers["location"] == "/login/second-factor"
+
+        await password()
+        for _ in range(4):
+            assert (await post_form(client, "/login/code", {"code": "000000"})).status_code == 401
+        assert (await post_form(client, "/login/code", {"code": "000000"})).status_code == 401  # 5th: log in again
+        await password()  # a new login does not give new free tries
+        refused = await post_form(client, "/login/code", {"code": totp_code(someone.totp_secret)})  # type: ignore[arg-type]
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        time.sleep(int(refused.headers["retry-after"]) + 0.2)
+        passed = await post_form(client, "/login/code", {"code": totp_code(someone.totp_secret)})  # type: ignore[arg-type]
+        assert passed.status_code == 303 and passed.headers["location"] != "/login"
+
+
+async def test_password_reset_requests_are_capped(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
+    _, _, email = make_patient(services.app, services.clock.now())
+    async with client_for(settings, services) as client:
+        answers = [(await post_form(client, "/password/forgot/send", {"email": email})).status_code for _ in range(12)]
+    cap = settings.login_rate_per_minute
+    assert answers[:cap] == [200] * cap and set(answers[cap:]) == {429}, answers
 
 
 # -- two real web processes sharing one Redis ----------------------------------
