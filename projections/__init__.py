@@ -6,6 +6,7 @@ from .accounts import Accounts
 from .agenda import Agenda, PatientAppointments
 from .base import Projection
 from .directory import PractitionerDirectory
+from .notifications import Notifications
 from .practitioner_details import PractitionerDetails
 from .profiles import Profiles
 from .secretaries import Secretaries
@@ -14,7 +15,7 @@ from .waiting_room import WaitingRoom
 PROJECTIONS: dict[str, type[Projection]] = {
     cls.name: cls for cls in (
         PractitionerDirectory, Profiles, Agenda, PatientAppointments, Accounts, Secretaries, PractitionerDetails,
-        WaitingRoom,
+        WaitingRoom, Notifications,
     )
 }
 

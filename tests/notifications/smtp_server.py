@@ -7,6 +7,7 @@ error (a down or deferring server), and `stop()`/`start()` take it off the air.
 from __future__ import annotations
 
 import email
+import email.policy
 import shutil
 import socket
 import subprocess
@@ -88,7 +89,7 @@ class Handler:
                 Received(
                     envelope.mail_from,
                     list(envelope.rcpt_tos),
-                    email.message_from_bytes(envelope.content),
+                    email.message_from_bytes(envelope.content, policy=email.policy.default),
                     queue_id,
                 )
             )

@@ -1,0 +1,108 @@
+"""Message text in French or English, from the Jinja templates in workers/templates/.
+
+One template per kind of message with the blocks `subject`, `text` (e-mail)
+and `sms`. SMS text never names the motif or the specialty: the SMS blocks
+are given no such field (`sms_context` strips them) so a template cannot leak
+them by mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+LANGUAGES = ("fr", "en")
+TEMPLATES = Path(__file__).parent / "templates"
+HEALTH_FIELDS = ("motif", "specialty", "reason")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    sms: str
+
+
+@cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,  # plain text only: HTML bodies are not written from these templates  # noqa: S701
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def template_name(kind: str) -> str:
+    return "alert" if kind.startswith("alert_") else kind
+
+
+def item(row: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """What the templates know of one appointment."""
+    zone = row["timezone"]
+    return {
+        "practice": row["practice"],
+        "address": row["address"],
+        "motif": row["motif"],
+        "mode": row["mode"],
+        "zone": zone,
+        "local_start": row["starts_at"].astimezone(ZoneInfo(zone)),
+        "link": f"{base_url}/my/appointments/{row['id']}/booked",
+        "booking_link": f"{base_url}/practitioners/{row['practitioner_id']}",
+        "agenda_link": f"{base_url}/pro/agenda?day={row['starts_at'].astimezone(ZoneInfo(zone)).date().isoformat()}",
+    }
+
+
+def sms_context(context: dict[str, Any]) -> dict[str, Any]:
+    def strip(a: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in a.items() if k not in HEALTH_FIELDS}
+
+    return {**context, "a": strip(context["a"]), "items": [strip(i) for i in context["items"]]}
+
+
+def _block(template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
+    if name not in template.blocks:
+        return ""
+    return "".join(template.blocks[name](template.new_context(context))).strip()
+
+
+FR_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"]
+
+
+def when(language: str, a: dict[str, Any]) -> str:
+    t = a["local_start"]
+    if language == "fr":
+        return f"{t.day} {FR_MONTHS[t.month - 1]} {t.year} à {t:%H:%M}"
+    return f"{t:%A} {t.day} {t:%B %Y} at {t:%H:%M}"
+
+
+def place(language: str, a: dict[str, Any]) -> str:
+    if a["mode"] == "video":
+        return "en vidéo" if language == "fr" else "by video"
+    return ("au cabinet, " if language == "fr" else "at the practice, ") + a["address"]
+
+
+def render(kind: str, language: str, context: dict[str, Any]) -> Rendered:
+    language = language if language in LANGUAGES else "fr"
+    template = environment().get_template(f"{language}/{template_name(kind)}.j2")
+    context = {
+        "kind": kind,
+        "when": lambda a: when(language, a),
+        "place": lambda a: place(language, a),
+        **context,
+    }
+    return Rendered(
+        subject=_block(template, "subject", context),
+        text=_block(template, "text", context) + "\n",
+        sms=_block(template, "sms", sms_context(context)),
+    )
+
+
+def local_now(zone: str, now: datetime) -> datetime:
+    return now.astimezone(ZoneInfo(zone))

@@ -1,0 +1,88 @@
+"""Running the worker and the scheduler: as processes (`consulta worker`, `consulta scheduler`)
+or as threads inside `consulta dev` (an in-memory broker, no Redis)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dramatiq
+
+from consulta.settings import Settings
+
+from . import runtime
+from .broker import QUEUE, configure, make_broker
+from .scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def start_worker(broker: dramatiq.Broker, settings: Settings, threads: int = 8) -> dramatiq.Worker:
+    configure(broker)
+    runtime.install(runtime.build(settings, pool_size=threads))
+    worker = dramatiq.Worker(broker, queues={QUEUE}, worker_threads=threads, worker_timeout=200)
+    worker.start()
+    return worker
+
+
+def run_worker(settings: Settings, stop: threading.Event, threads: int = 8, **broker_options: Any) -> None:
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL must be set for `consulta worker`")
+    worker = start_worker(make_broker(settings.redis_url, **broker_options), settings, threads)
+    log.info("worker consuming %s with %d threads", QUEUE, threads)
+    try:
+        stop.wait()
+    finally:
+        worker.stop(timeout=10_000)
+        runtime.install(None)
+
+
+def run_scheduler(
+    settings: Settings,
+    stop: threading.Event,
+    reclaim_after: timedelta = timedelta(minutes=5),
+    **broker_options: Any,
+) -> None:
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL must be set for `consulta scheduler`")
+    actors = configure(make_broker(settings.redis_url, **broker_options))
+    scheduler = Scheduler(
+        settings.database_url, settings.read_schema, actors.deliver.send, utc_now, reclaim_after=reclaim_after
+    )
+    log.info("scheduler claiming due notifications")
+    scheduler.run(stop)
+
+
+@dataclass
+class InProcess:
+    """`consulta dev`: a worker and a scheduler as threads, with an in-memory broker."""
+
+    worker: dramatiq.Worker
+    thread: threading.Thread
+    stop_event: threading.Event
+
+    @classmethod
+    def start(cls, settings: Settings, threads: int = 2) -> InProcess:
+        broker = make_broker(None)
+        actors = configure(broker)
+        worker = start_worker(broker, settings, threads)
+        stop = threading.Event()
+        scheduler = Scheduler(settings.database_url, settings.read_schema, actors.deliver.send, utc_now)
+        thread = threading.Thread(
+            target=scheduler.run, args=(stop,), name="notification-scheduler", daemon=True
+        )
+        thread.start()
+        return cls(worker, thread, stop)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout=5)
+        self.worker.stop(timeout=5_000)
+        runtime.install(None)

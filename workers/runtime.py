@@ -1,0 +1,45 @@
+"""The per-process Deliverer the actors use, built on first use (after any fork)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+from psycopg_pool import ConnectionPool
+
+from consulta.settings import Settings
+
+from .email import email_sender
+from .outbox import Deliverer
+from .sms import sms_sender
+
+_lock = threading.Lock()
+_deliverer: Deliverer | None = None
+
+
+def build(settings: Settings, pool_size: int = 4) -> Deliverer:
+    pool = ConnectionPool(
+        settings.database_url, min_size=1, max_size=pool_size, open=True, name="notifications"
+    )
+    return Deliverer(
+        pool,
+        settings.read_schema,
+        email_sender(settings),
+        sms_sender(settings),
+        settings.base_url,
+        clock=lambda: datetime.now(UTC),
+    )
+
+
+def install(deliverer: Deliverer | None) -> None:
+    global _deliverer
+    with _lock:
+        _deliverer = deliverer
+
+
+def deliverer() -> Deliverer:
+    global _deliverer
+    with _lock:
+        if _deliverer is None:
+            _deliverer = build(Settings.from_env(secret_key="unused-by-workers"))  # noqa: S106 (signs nothing)
+        return _deliverer
