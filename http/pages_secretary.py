@@ -36,6 +36,7 @@ from consulta.http.pages_common import (
     translate,
     update_session,
 )
+from consulta.http.pages_identity_mail import send
 from consulta.http.pages_pro import own_card
 from consulta.projections.account_views import AccountReads
 
@@ -140,7 +141,9 @@ def new_patient(request: AnyRequest, data: Annotated[NewPatientForm, Form]) -> T
 
 
 @get("/sec/patients/{profile_id:uuid}/book", sync_to_thread=True, name="sec_book")
-def book_for(request: AnyRequest, profile_id: FromPath[UUID], motif: FromQuery[str] = "") -> Template:
+def book_for(
+    request: AnyRequest, profile_id: FromPath[UUID], motif: FromQuery[str] = "", invited: FromQuery[str] = ""
+) -> Template:
     """The next free slots of a motif, to book for this patient (the form posts to /pro/appointments)."""
     actor = working_secretary(request)
     card = own_card(request, actor)
@@ -154,7 +157,7 @@ def book_for(request: AnyRequest, profile_id: FromPath[UUID], motif: FromQuery[s
         services_of(request).reads.free_slots(card, chosen, now, now + timedelta(days=21), now, staff=True, limit=40)
         if chosen else []
     )  # fmt: skip
-    return page("sec_book.html.j2", card=card, person=person, motif_id=chosen, slots=slots)
+    return page("sec_book.html.j2", card=card, person=person, motif_id=chosen, slots=slots, invited=invited[:3])
 
 
 @get("/sec/message", sync_to_thread=True, name="sec_message")
@@ -181,4 +184,20 @@ def leave_message(request: AnyRequest, data: Annotated[MessageForm, Form]) -> Te
     return page("sec_message.html.j2", profile_id="", error=None, sent=True)
 
 
-HANDLERS = [home, choose_agenda, patients, new_patient, book_for, message_page, leave_message]
+@post("/sec/patients/{profile_id:uuid}/invite", sync_to_thread=True, name="sec_invite")
+def invite(request: AnyRequest, profile_id: FromPath[UUID]) -> Template | Redirect:
+    """E-mail the person of a profile without an account a link to claim it (to the profile's e-mail)."""
+    actor = working_secretary(request)
+    try:
+        token, email = services_of(request).app.invite_to_claim(
+            actor, actor.practitioner_id, profile_id, now_of(request)  # type: ignore[arg-type]
+        )
+    except DomainError as error:
+        if error.code == "not_found":
+            raise
+        return see_other(f"/sec/patients/{profile_id}/book?invited=no")
+    sent = send(request, "claim_profile", email, path=f"/family/claim/{token}")
+    return see_other(f"/sec/patients/{profile_id}/book?invited=" + ("yes" if sent else "no"))
+
+
+HANDLERS = [home, choose_agenda, patients, new_patient, book_for, invite, message_page, leave_message]
