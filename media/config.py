@@ -27,7 +27,6 @@ def _list(value: str | None) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class MediaConfig:
     key: bytes = field(repr=False)
-    public_url: str = "ws://127.0.0.1:8443/ws"  # where browsers reach the signalling websocket
     allowed_origins: tuple[str, ...] = ()
     stun_urls: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
@@ -47,8 +46,6 @@ class MediaConfig:
             "turn_urls": _list(env.get("MEDIA_TURN_URLS")),
             "turn_secret": env.get("MEDIA_TURN_SECRET") or None,
         }
-        if env.get("MEDIA_PUBLIC_URL"):
-            values["public_url"] = env["MEDIA_PUBLIC_URL"]
         if env.get("MEDIA_MAX_PEERS"):
             values["max_peers"] = int(env["MEDIA_MAX_PEERS"])
         values.update(overrides)

@@ -91,7 +91,11 @@ def dev(port: int, host: str) -> None:
     migrate(settings)
     seeded = _seed(settings)
     app = create_app(settings, run_projections=True)
+    from consulta.workers.process import InProcess
+
+    InProcess.start(settings)  # notifications: worker and scheduler threads, no Redis; see /dev/inbox
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    _attach_media(app, settings, (base, f"http://localhost:{port}"))
     click.echo("")
     click.echo(f"Consulta is running at {base}/  (Ctrl+C stops it)")
     click.echo(f"API: {base}/api/v1  OpenAPI: {base}/schema/openapi.json")
@@ -151,6 +155,35 @@ def _print_logins() -> None:
     click.echo(f'Demo logins (password "{demo.DEMO_PASSWORD}"; demo data only):')
     for login in demo.demo_logins():
         click.echo(f"  {login.role:<13} {login.email:<40} {login.who}")
+
+
+def _attach_media(app: Any, settings: Settings, origins: tuple[str, ...]) -> None:
+    """The media service in the web process, on /media/ws (docs/teleconsultation.md)."""
+    from dataclasses import replace
+
+    from consulta.media.config import MediaConfig
+    from consulta.media.server import attach_media
+
+    config = MediaConfig.from_env(settings.secret_key, settings.base_url)
+    attach_media(app, replace(config, allowed_origins=(*config.allowed_origins, *origins)))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8443, show_default=True, help="Port of the signalling websocket and /healthz.")
+def media(host: str, port: int) -> None:
+    """The media service (aiortc): signalling on /media/ws, relay, health on /healthz; never touches PostgreSQL.
+
+    Shares CONSULTA_SECRET_KEY (or MEDIA_TOKEN_KEY) with the web app, which issues the room tokens.
+    """
+    import uvicorn
+
+    from consulta.media.config import MediaConfig
+    from consulta.media.server import create_media_app
+
+    settings = load_settings(needs_secret=True)
+    app = create_media_app(MediaConfig.from_env(settings.secret_key, settings.base_url))
+    uvicorn.run(app, host=host, port=port, ws_max_size=64 * 1024, server_header=False, log_level="info")
 
 
 @main.command("migrate")
@@ -311,6 +344,11 @@ def rebuild(name: str, batch: int) -> None:
     elapsed = time.perf_counter() - started
     rate = count / elapsed if elapsed > 0 else 0.0
     click.echo(f"Rebuilt {name}: {count} events in {elapsed:.2f} s ({rate:,.0f} events/s).")
+
+
+from consulta.notifications_cli import register as _register_notifications  # noqa: E402
+
+_register_notifications(main, load_settings)
 
 
 if __name__ == "__main__":  # pragma: no cover

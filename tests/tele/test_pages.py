@@ -45,7 +45,7 @@ async def test_from_invitation_link_to_admission(settings: Settings, services: S
         entered = await patient.get(f"/tele/invite/{link}", follow_redirects=False)
         assert entered.status_code == 303 and entered.headers["location"] == "/tele/identity"  # the token leaves the URL
         again = await patient.get(f"/tele/invite/{link}", follow_redirects=False)
-        assert again.status_code == 410 and "already used" in again.text
+        assert again.status_code == 410 and "déjà servi" in again.text
 
         wrong = await post_form(patient, "/tele/identity/check", {"first_name": "Alice", "last_name": "Durand", "birth_date": "1990-01-01"})
         assert wrong.status_code == 400
