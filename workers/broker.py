@@ -22,7 +22,7 @@ def make_broker(
     *,
     namespace: str = "consulta",
     heartbeat_timeout_ms: int = 60_000,
-    maintenance_chance: int = 1000,
+    maintenance_chance: int = 10_000,  # in a million commands; dramatiq's 1,000 requeues a dead worker's messages late
 ) -> dramatiq.Broker:
     """A Redis broker (messages of a killed worker come back after `heartbeat_timeout_ms`), or a stub one."""
     if redis_url is None:

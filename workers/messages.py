@@ -72,7 +72,20 @@ def _block(template: jinja2.Template, name: str, context: dict[str, Any]) -> str
     return "".join(template.blocks[name](template.new_context(context))).strip()
 
 
-FR_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"]
+FR_MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 
 
 def when(language: str, a: dict[str, Any]) -> str:

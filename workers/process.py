@@ -24,18 +24,27 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def start_worker(broker: dramatiq.Broker, settings: Settings, threads: int = 8) -> dramatiq.Worker:
+def start_worker(
+    broker: dramatiq.Broker, settings: Settings, threads: int = 8, **deliverer_options: Any
+) -> dramatiq.Worker:
     configure(broker)
-    runtime.install(runtime.build(settings, pool_size=threads))
+    runtime.install(runtime.build(settings, pool_size=threads, **deliverer_options))
     worker = dramatiq.Worker(broker, queues={QUEUE}, worker_threads=threads, worker_timeout=200)
     worker.start()
     return worker
 
 
-def run_worker(settings: Settings, stop: threading.Event, threads: int = 8, **broker_options: Any) -> None:
+def run_worker(
+    settings: Settings,
+    stop: threading.Event,
+    threads: int = 8,
+    deliverer_options: dict[str, Any] | None = None,
+    **broker_options: Any,
+) -> None:
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL must be set for `consulta worker`")
-    worker = start_worker(make_broker(settings.redis_url, **broker_options), settings, threads)
+    broker = make_broker(settings.redis_url, **broker_options)
+    worker = start_worker(broker, settings, threads, **(deliverer_options or {}))
     log.info("worker consuming %s with %d threads", QUEUE, threads)
     try:
         stop.wait()

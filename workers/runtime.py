@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 from psycopg_pool import ConnectionPool
 
@@ -17,7 +18,7 @@ _lock = threading.Lock()
 _deliverer: Deliverer | None = None
 
 
-def build(settings: Settings, pool_size: int = 4) -> Deliverer:
+def build(settings: Settings, pool_size: int = 4, **options: Any) -> Deliverer:
     pool = ConnectionPool(
         settings.database_url, min_size=1, max_size=pool_size, open=True, name="notifications"
     )
@@ -28,6 +29,7 @@ def build(settings: Settings, pool_size: int = 4) -> Deliverer:
         sms_sender(settings),
         settings.base_url,
         clock=lambda: datetime.now(UTC),
+        **options,
     )
 
 

@@ -75,6 +75,20 @@ class Handler:
     data_delay: threading.Event | None = None  # when set: wait for it before answering DATA
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    hold_ehlo: threading.Event | None = None  # when given: EHLO waits until it is set
+    ehlo_seen: int = 0
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        import asyncio
+
+        session.host_name = hostname
+        self.ehlo_seen += 1
+        while self.hold_ehlo is not None and not self.hold_ehlo.is_set():
+            await asyncio.sleep(0.05)
+        return responses
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.reply:
             return self.reply
