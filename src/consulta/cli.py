@@ -94,9 +94,6 @@ def dev(port: int, host: str) -> None:
     from consulta.workers.process import InProcess
 
     InProcess.start(settings)  # notifications: worker and scheduler threads, no Redis; see /dev/inbox
-    from consulta.workers.process import InProcess
-
-    InProcess.start(settings)  # notifications: worker and scheduler threads, no Redis; see /dev/inbox
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
     _attach_media(app, settings, (base, f"http://localhost:{port}"))
     click.echo("")
@@ -347,11 +344,6 @@ def rebuild(name: str, batch: int) -> None:
     elapsed = time.perf_counter() - started
     rate = count / elapsed if elapsed > 0 else 0.0
     click.echo(f"Rebuilt {name}: {count} events in {elapsed:.2f} s ({rate:,.0f} events/s).")
-
-
-from consulta.notifications_cli import register as _register_notifications  # noqa: E402
-
-_register_notifications(main, load_settings)
 
 
 from consulta.notifications_cli import register as _register_notifications  # noqa: E402
