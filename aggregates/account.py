@@ -155,6 +155,14 @@ class Profile(Aggregate):
             raise InvalidInputError("this account already manages the profile")
         self._manager_changed(manager_id, by, self.manager_id)
 
+    def register_at_practice(self, practitioner_id: UUID, by: UUID) -> None:
+        """Created by a practice on the phone: the practice's staff may open it before any appointment."""
+        self._registered_at_practice(practitioner_id, by)
+
+    @event("RegisteredAtPractice", topic="consulta.Profile.RegisteredAtPractice")
+    def _registered_at_practice(self, practitioner_id: UUID, by: UUID) -> None:
+        self.practice_ids = [*getattr(self, "practice_ids", []), practitioner_id]
+
     @event("ManagerChanged", topic="consulta.Profile.ManagerChanged")
     def _manager_changed(self, manager_id: UUID, by: UUID, previous_manager_id: UUID | None) -> None:
         self.manager_id = manager_id

@@ -32,6 +32,7 @@ from consulta.http.pages_common import (
     parse_uuid,
     see_other,
     services_of,
+    session_value,
     staff_of,
     translate,
     update_session,
@@ -65,6 +66,21 @@ def secretary_of(request: AnyRequest) -> Actor:
     if actor is None or actor.role != "secretary":
         raise NotFoundException("page not found")
     return actor
+
+
+FOUND = "sec_found"  # session: profiles the secretary's last search found (they may open them)
+
+
+def reachable_profile(request: AnyRequest, actor: Actor, profile_id: UUID) -> dict[str, object]:
+    """A patient of the agenda (an appointment, or created by the practice) or just found by a search; else 404."""
+    reads = AccountReads(services_of(request).reads)
+    found = session_value(request, FOUND) or []
+    if str(profile_id) not in found and not reads.is_patient_of(actor.practitioner_id, profile_id):  # type: ignore[arg-type]
+        raise NotFoundException("No such patient.")
+    person = reads.profile_card(profile_id)
+    if person is None:
+        raise NotFoundException("No such patient.")
+    return person
 
 
 def working_secretary(request: AnyRequest) -> Actor:
@@ -117,6 +133,7 @@ def patients(
     found = AccountReads(services_of(request).reads).find_patients(
         actor.practitioner_id, name, born, wanted_phone  # type: ignore[arg-type]
     )
+    update_session(request, **{FOUND: [str(p["id"]) for p in found]})
     return page("sec_patients.html.j2", found=found, name=name, birth_date=birth_date[:10],
                 phone=phone[:30], searched=bool(name or born or wanted_phone), error=None, form={})  # fmt: skip
 
@@ -147,9 +164,7 @@ def book_for(
     """The next free slots of a motif, to book for this patient (the form posts to /pro/appointments)."""
     actor = working_secretary(request)
     card = own_card(request, actor)
-    person = AccountReads(services_of(request).reads).profile_card(profile_id)
-    if person is None:
-        raise NotFoundException("No such patient.")
+    person = reachable_profile(request, actor, profile_id)
     motif_ids = [m.id for m in card.rules.motifs]
     chosen = motif if motif in motif_ids else (motif_ids[0] if motif_ids else None)
     now = now_of(request)
@@ -171,6 +186,8 @@ def leave_message(request: AnyRequest, data: Annotated[MessageForm, Form]) -> Te
     actor = working_secretary(request)
     services = services_of(request)
     profile_id = parse_uuid(data.profile_id, "patient") if data.profile_id else None
+    if profile_id is not None:
+        reachable_profile(request, actor, profile_id)
     try:
         outcome = services.app.leave_message(
             actor, actor.practitioner_id, data.text[:2000], profile_id, now_of(request)  # type: ignore[arg-type]
@@ -188,6 +205,7 @@ def leave_message(request: AnyRequest, data: Annotated[MessageForm, Form]) -> Te
 def invite(request: AnyRequest, profile_id: FromPath[UUID]) -> Template | Redirect:
     """E-mail the person of a profile without an account a link to claim it (to the profile's e-mail)."""
     actor = working_secretary(request)
+    reachable_profile(request, actor, profile_id)
     try:
         token, email = services_of(request).app.invite_to_claim(
             actor, actor.practitioner_id, profile_id, now_of(request)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from .views import ReadModels, _like_escape
 
 TABLES = (
     "accounts", "secretary_grants", "practitioner_messages", "profile_contacts", "profiles",
-    "practitioners", "practitioner_details", "agenda_appointments",
+    "practitioners", "practitioner_details", "agenda_appointments", "practice_profiles",
 )  # fmt: skip
 _RENDERED: dict[tuple[str, str], str] = {}
 
@@ -86,11 +86,23 @@ class AccountReads:
             " OR (%(name)s <> '' AND %(birth)s::date IS NULL"
             "     AND (p.last_name ILIKE %(nl)s OR p.first_name ILIKE %(nl)s"
             "          OR (p.first_name || ' ' || p.last_name) ILIKE %(nl)s)"
-            "     AND EXISTS (SELECT 1 FROM {agenda_appointments} a WHERE a.practitioner_id = %(pr)s"
-            "                 AND a.profile_id = p.id))"
+            "     AND (EXISTS (SELECT 1 FROM {agenda_appointments} a WHERE a.practitioner_id = %(pr)s"
+            "                  AND a.profile_id = p.id) OR EXISTS (SELECT 1 FROM {practice_profiles} pp"
+            "                  WHERE pp.practitioner_id = %(pr)s AND pp.profile_id = p.id)))"
             " ORDER BY lower(p.last_name), lower(p.first_name), p.id LIMIT %(limit)s",
             {"phone": phone, "birth": birth_date, "name": name, "nl": f"%{_like_escape(name)}%",
              "pr": practitioner_id, "limit": limit},  # fmt: skip
+        )
+
+    def is_patient_of(self, practitioner_id: UUID, profile_id: UUID) -> bool:
+        """Had an appointment with the practitioner, or was created by the practice."""
+        return bool(
+            self._q(
+                "SELECT 1 FROM {agenda_appointments} WHERE practitioner_id = %(pr)s AND profile_id = %(p)s"
+                " UNION ALL SELECT 1 FROM {practice_profiles} WHERE practitioner_id = %(pr)s AND profile_id = %(p)s"
+                " LIMIT 1",
+                {"pr": practitioner_id, "p": profile_id},
+            )
         )
 
     def profile_card(self, profile_id: UUID) -> dict[str, Any] | None:

@@ -29,6 +29,7 @@ class Secretaries(Projection):
             " text text NOT NULL, left_at timestamptz NOT NULL, done_at timestamptz"
         ),
         "profile_contacts": "profile_id uuid PRIMARY KEY, phone text NOT NULL, email text NOT NULL",
+        "practice_profiles": "practitioner_id uuid NOT NULL, profile_id uuid NOT NULL, PRIMARY KEY (practitioner_id, profile_id)",
     }
     indexes = (
         "secretary_grants (secretary_id)",
@@ -88,4 +89,12 @@ class Secretaries(Projection):
             "INSERT INTO {profile_contacts} (profile_id, phone, email) VALUES (%s, %s, %s)"
             " ON CONFLICT (profile_id) DO UPDATE SET phone = excluded.phone, email = excluded.email",
             (event.originator_id, event.phone, event.email),
+        )
+
+    @process.register
+    def _(self, event: Profile.RegisteredAtPractice, cur: psycopg.Cursor[Any]) -> None:
+        self.execute(
+            cur,
+            "INSERT INTO {practice_profiles} (practitioner_id, profile_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (event.practitioner_id, event.originator_id),
         )

@@ -126,6 +126,7 @@ class FamilyCommands(_Base):
             raise ForbiddenError("practitioner not found")
         profile = Profile.create(first_name, last_name, birth_date, None, actor.account_id, now.date())
         profile.set_contact(phone, email, actor.account_id)
+        profile.register_at_practice(practitioner_id, actor.account_id)
         return _outcome(profile.id, self._save(profile))
 
     def invite_to_claim(self, actor: Actor, practitioner_id: UUID, profile_id: UUID, now: datetime) -> tuple[str, str]:

@@ -33,6 +33,10 @@ async def test_secretary_finds_creates_books_moves_cancels_and_leaves_a_message(
         # Y never granted this secretary: choosing Y's agenda is refused like a missing one.
         refused = await post_form(client, "/sec/agenda", {"practitioner_id": str(world.practitioner_y.practitioner_id)})
         assert refused.status_code == 404
+        # B is Y's patient, not X's: opening B by id looks missing, as does an unknown id.
+        for profile in (world.patient_b.profile_id, world.child_profile_id.__class__(int=5)):
+            assert (await client.get(f"/sec/patients/{profile}/book")).status_code == 404
+            assert (await post_form(client, "/sec/messages", {"text": "hi", "profile_id": str(profile)})).status_code == 404
         # Find A (a patient of X) by name, by last name and birth date.
         by_name = await client.get("/sec/patients", params={"name": "Aubert"})
         assert "Anne" in by_name.text
