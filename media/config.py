@@ -24,6 +24,19 @@ def _list(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def _from_process() -> dict[str, str]:
+    """The variables of this process, each named literally (docs/configuration.md is checked against them)."""
+    found = {
+        "MEDIA_TOKEN_KEY": os.environ.get("MEDIA_TOKEN_KEY"),
+        "MEDIA_ALLOWED_ORIGINS": os.environ.get("MEDIA_ALLOWED_ORIGINS"),
+        "MEDIA_STUN_URLS": os.environ.get("MEDIA_STUN_URLS"),
+        "MEDIA_TURN_URLS": os.environ.get("MEDIA_TURN_URLS"),
+        "MEDIA_TURN_SECRET": os.environ.get("MEDIA_TURN_SECRET"),
+        "MEDIA_MAX_PEERS": os.environ.get("MEDIA_MAX_PEERS"),
+    }
+    return {name: value for name, value in found.items() if value}
+
+
 @dataclass(frozen=True)
 class MediaConfig:
     key: bytes = field(repr=False)
@@ -37,7 +50,7 @@ class MediaConfig:
 
     @classmethod
     def from_env(cls, secret_key: str, base_url: str, environ: dict[str, str] | None = None, **overrides: Any) -> MediaConfig:
-        env = dict(os.environ if environ is None else environ)
+        env = _from_process() if environ is None else dict(environ)
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
         values: dict[str, Any] = {
             "key": media_key(secret_key, env.get("MEDIA_TOKEN_KEY")),
