@@ -85,8 +85,21 @@ def error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Res
     )
 
 
+# A missing aggregate is reported by its class name ("practitionermessage not found"), a foreign
+# one by the noun its command chose ("message not found"): the same noun for both, or a caller
+# could tell a foreign id from a missing one (tests/security/test_authorization_matrix.py).
+NOUNS = {"practitionermessage": "message", "knownpatient": "patient", "agendaday": "agenda"}
+
+
+def not_found_detail(detail: str) -> str:
+    noun, _, rest = detail.partition(" ")
+    return f"{NOUNS.get(noun, noun)} {rest}" if rest else detail
+
+
 def domain_error_handler(request: Request[Any, Any, Any], error: domain.DomainError) -> Response[Any]:
     status = status_of(error)
+    if isinstance(error, domain.NotFoundError):
+        error.detail = not_found_detail(error.detail)
     extra: dict[str, Any] = {}
     if isinstance(error, domain.BlockConflictError):
         extra["appointment_ids"] = error.appointment_ids

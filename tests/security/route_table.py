@@ -28,8 +28,9 @@ RELATIONS: dict[str, dict[str, set[str]]] = {
     "/api/v1/appointments/{appointment_id}/cancel": {"POST": {"manager", "staff"}},
     "/api/v1/appointments/{appointment_id}/reschedule": {"POST": {"manager", "staff"}},
 }
-# By prefix, for routes the table above does not name: the patient's own space, the agenda's staff.
-PREFIX_RELATIONS = [("/my/", {"manager"}), ("/pro/", {"staff"}), ("/sec/", {"staff"})]
+# By prefix, for routes the table above does not name: the patient's own space and family, the
+# agenda's staff (practitioner and granted secretaries), the secretaries' own pages.
+PREFIX_RELATIONS = [("/my/", {"manager"}), ("/family/", {"manager"}), ("/pro/", {"staff"}), ("/sec/", {"secretary"})]
 PUBLIC = {
     "/practitioners/{practitioner_id}",
     "/practitioners/{practitioner_id}/slots",

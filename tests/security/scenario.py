@@ -57,6 +57,7 @@ class Seeded:
 def _things(services: Services, w: World) -> list[Thing]:
     x, y, sec = w.practitioner_x, w.practitioner_y, w.secretary_x
     x_staff = {x.name, sec.name}
+    at_x = {"secretary": {sec.name}}  # X's patients, as X's secretary finds them
     app, now = services.app, services.clock.now()
     things = [
         Thing("practitioner_id", x.practitioner_id, {"staff": x_staff}, "X"),  # type: ignore[arg-type]
@@ -64,12 +65,21 @@ def _things(services: Services, w: World) -> list[Thing]:
         Thing("appointment_id", w.patient_a.appointment_id, {"manager": {w.patient_a.name}, "staff": x_staff}, "A's"),  # type: ignore[arg-type]
         Thing("appointment_id", w.child_appointment_id, {"manager": {w.child_manager.name}, "staff": x_staff}, "child's"),
         Thing("appointment_id", w.patient_b.appointment_id, {"manager": {w.patient_b.name}, "staff": {y.name}}, "B's"),  # type: ignore[arg-type]
-        Thing("profile_id", w.patient_a.profile_id, {"manager": {w.patient_a.name}, "staff": x_staff}, "A"),  # type: ignore[arg-type]
-        Thing("profile_id", w.child_profile_id, {"manager": {w.child_manager.name}, "staff": x_staff}, "child"),
+        Thing("profile_id", w.patient_a.profile_id, {"manager": {w.patient_a.name}, "staff": x_staff, **at_x}, "A"),  # type: ignore[arg-type]
+        Thing("profile_id", w.child_profile_id, {"manager": {w.child_manager.name}, "staff": x_staff, **at_x}, "child"),
         Thing("profile_id", w.patient_b.profile_id, {"manager": {w.patient_b.name}, "staff": {y.name}}, "B"),  # type: ignore[arg-type]
         Thing("profile_id", w.child_manager.profile_id, {"manager": {w.child_manager.name}}, "manager"),  # type: ignore[arg-type]
         Thing("message_id", w.message_id, {"staff": x_staff}, "message to X"),
     ]
+    # X's secretary (their account id names the grant X may revoke) and a teleconsultation of X with A.
+    things.append(Thing("secretary_id", sec.actor.account_id, {"staff": {x.name}}, "X's secretary"))  # type: ignore[union-attr]
+    card = services.reads.practitioner(x.practitioner_id)  # type: ignore[arg-type]
+    assert card is not None
+    video = services.reads.free_slots(card, "consult", now + timedelta(days=4), now + timedelta(days=14), now, mode="video")[0]
+    booked = app.book(w.patient_a.actor, x.practitioner_id, "consult", "video", video.starts_at, w.patient_a.profile_id, now)  # type: ignore[arg-type]
+    invitation = app.open_consultation(x.actor, now, appointment_id=booked.id)  # type: ignore[arg-type]
+    assert services.wait_for(invitation.position)
+    things.append(Thing("consultation_id", invitation.consultation_id, {"staff": {x.name}}, "X's teleconsultation"))
     for who, staff in ((x, x_staff), (y, {y.name})):
         card = services.reads.practitioner(who.practitioner_id)  # type: ignore[arg-type]
         assert card is not None
