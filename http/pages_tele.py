@@ -169,7 +169,9 @@ def call_page(request: AnyRequest) -> Template | Redirect:
     consultation = tele_of(request)
     if consultation.status != ADMITTED:
         return see_other(next_step(consultation))
-    return page("tele_call.html.j2", side="patient", token_url="/tele/media-token", end_actions=False)
+    return page(
+        "tele_call.html.j2", side="patient", token_url="/tele/media-token", left_url="/tele/left", end_actions=False
+    )
 
 
 @post("/tele/media-token", sync_to_thread=True, name="tele_media_token")
@@ -188,6 +190,15 @@ def patient_media_token(request: AnyRequest, purpose: FromQuery[str] = "call") -
     return Response(media_grant(request, str(consultation.id), participant, "patient"))
 
 
+@post("/tele/left", sync_to_thread=True, name="tele_left", status_code=204)
+def patient_left(request: AnyRequest) -> None:
+    """Sent by the call page (a beacon) when the patient leaves or closes it."""
+    consultation = tele_of(request)
+    services_of(request).app.record_presence(
+        consultation.id, "patient", consultation.profile_id, False, now_of(request)
+    )
+
+
 @get("/tele/ended", sync_to_thread=False, name="tele_ended")
 def ended_page(request: AnyRequest) -> Template:
     return page("tele_message.html.j2", message=translate(request, "The teleconsultation has ended. Thank you."))
@@ -195,5 +206,5 @@ def ended_page(request: AnyRequest) -> Template:
 
 HANDLERS: list[Any] = [
     join_page, join_by_code, invitation_link, identity_page, identity_check, consent_page, consent_record,
-    waiting_page, waiting_status, selftest_page, call_page, patient_media_token, ended_page,
+    waiting_page, waiting_status, selftest_page, call_page, patient_media_token, patient_left, ended_page,
 ]  # fmt: skip

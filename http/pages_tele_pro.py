@@ -85,6 +85,7 @@ def call_page(request: AnyRequest, consultation_id: FromPath[UUID]) -> Template:
         "tele_call.html.j2",
         side="practitioner",
         token_url=f"/pro/tele/{consultation_id}/media-token",
+        left_url=f"/pro/tele/{consultation_id}/left",
         end_actions=True,
         consultation_id=consultation_id,
     )
@@ -96,6 +97,13 @@ def media_token(request: AnyRequest, consultation_id: FromPath[UUID]) -> Respons
     services_of(request).app.own_consultation(actor, consultation_id)
     services_of(request).app.record_presence(consultation_id, "practitioner", actor.account_id, True, now_of(request))
     return Response(media_grant(request, str(consultation_id), str(actor.account_id), "practitioner"))
+
+
+@post("/pro/tele/{consultation_id:uuid}/left", sync_to_thread=True, name="pro_tele_left", status_code=204, **GUARDS)
+def left(request: AnyRequest, consultation_id: FromPath[UUID]) -> None:
+    actor = staff_of(request)
+    services_of(request).app.own_consultation(actor, consultation_id)
+    services_of(request).app.record_presence(consultation_id, "practitioner", actor.account_id, False, now_of(request))
 
 
 @post("/pro/tele/{consultation_id:uuid}/end", sync_to_thread=True, name="pro_tele_end", **GUARDS)
@@ -110,4 +118,4 @@ def end(request: AnyRequest, consultation_id: FromPath[UUID], data: Annotated[En
     return see_other("/pro/tele")
 
 
-HANDLERS: list[Any] = [dashboard, dashboard_rows, open_consultation, admit, call_page, media_token, end]
+HANDLERS: list[Any] = [dashboard, dashboard_rows, open_consultation, admit, call_page, media_token, left, end]

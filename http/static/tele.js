@@ -136,6 +136,15 @@
   toggle("mute", "audio");
   toggle("camera", "video");
 
+  var leftUrl = call.getAttribute("data-left-url");
+  var reportLeft = function () {
+    if (!leftUrl || !navigator.sendBeacon) { return; }
+    var form = new FormData();
+    form.append("_csrf_token", csrf ? csrf.value : "");
+    navigator.sendBeacon(leftUrl, form);  // recorded as "left" in the consultation's story
+  };
+  window.addEventListener("pagehide", function () { if (!leaving) { reportLeft(); } });
+
   var leave = document.getElementById("leave");
   if (leave) {
     leave.addEventListener("click", function () {
@@ -143,6 +152,7 @@
       if (ws && ws.readyState === 1) { ws.send(JSON.stringify({ type: "leave" })); }
       if (pc) { pc.close(); }
       if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
+      reportLeft();
       say(state, text("left"));
     });
   }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from consulta.services import Services
 from consulta.settings import Settings
@@ -67,6 +68,9 @@ async def test_from_invitation_link_to_admission(settings: Settings, services: S
         assert (await patient.get("/tele/status")).json()["next"] == "/tele/call"
         grant = (await post_form(patient, "/tele/media-token")).json()
         assert grant["path"] == "/media/ws" and grant["ice_servers"] == [] and grant["token"]
+        assert (await post_form(patient, "/tele/left")).status_code == 204
+        story = [type(e).__name__ for e in services.app.repository.event_store.get(UUID(consultation_id))]
+        assert story[-2:] == ["Joined", "Left"]
 
         ended = await post_form(pro, f"/pro/tele/{consultation_id}/end", {"outcome": "honoured"})
         assert ended.headers["location"] == "/pro/tele"
