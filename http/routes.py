@@ -13,6 +13,9 @@ def route_handlers() -> list[Any]:
     from consulta.http.audit_pages import HANDLERS as AUDIT_PAGES  # "who saw my file"
 
     handlers += AUDIT_PAGES
+    from consulta.http.pages_inbox import HANDLERS as DEV_INBOX  # dev and test only (404 elsewhere)
+
+    handlers += DEV_INBOX
     from consulta.http.api import api_handlers
 
     handlers += api_handlers()

@@ -72,6 +72,12 @@ class Notifications(Projection):
         "notify_policies": "practitioner_id uuid, motif_id text, policy jsonb NOT NULL, PRIMARY KEY (practitioner_id, motif_id)",
         "notify_preferences": "account_id uuid PRIMARY KEY, email boolean NOT NULL, sms boolean NOT NULL, language text NOT NULL",
     }
+    # Written by workers (claims, retries, outcomes) or stamped now(): a rebuild resets them.
+    worker_columns = {
+        "notification_due": (
+            "due_at", "created_at", "claimed_at", "attempts", "last_error", "done_at", "outcome", "failed_at",
+        )
+    }
     indexes = (
         "notification_due (due_at) WHERE done_at IS NULL AND failed_at IS NULL",
         "notify_appointments (profile_id, day)",

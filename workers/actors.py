@@ -20,7 +20,7 @@ def deliver(key: str) -> None:
     """Send notification `key` once. Channel failures are retried from PostgreSQL (see outbox.py);
     dramatiq's own retries cover the rest (the database unreachable, a crash)."""
     outcome = runtime.deliverer().deliver(key)
-    log.info("notification %s: %s", key.partition(":")[0], outcome.partition(":")[0])
+    log.info("notification %s: %s", key.partition(":")[0], outcome)  # outcomes name no person
 
 
 @dramatiq.actor(queue_name=QUEUE + "_noop")

@@ -1,10 +1,11 @@
 """The scheduler: claims due rows and hands their keys to the workers.
 
 One transaction claims up to `batch` rows whose time has come (`FOR UPDATE
-SKIP LOCKED`, so two schedulers never claim the same row), enqueues their
-keys, and commits: a crash before the commit leaves the rows unclaimed. A row
-claimed but not done after `reclaim_after` is enqueued again: that is how
-work lost with Redis (flushed, restarted) goes out anyway. Duplicates are
+SKIP LOCKED`, so two schedulers never claim the same row); their keys are
+enqueued once it has committed. A row claimed but not done after
+`reclaim_after` is enqueued again: that is how work lost on the way (the
+scheduler dying between commit and enqueue, Redis flushed or restarted) goes
+out anyway. Duplicates are
 harmless: the actor does nothing for a row already done.
 """
 
@@ -56,8 +57,9 @@ class Scheduler:
         with self._conn.transaction(), self._conn.cursor() as cur:
             cur.execute(self.claim_sql, {"now": now, "stale": now - self.reclaim_after, "batch": self.batch})
             keys = [row[0] for row in cur.fetchall()]
-            for key in keys:
-                self.enqueue(key)
+        # After the commit: a worker that got the key before it would find the row still locked by the claim.
+        for key in keys:
+            self.enqueue(key)
         return len(keys)
 
     def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
