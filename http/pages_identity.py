@@ -231,11 +231,27 @@ def second_factor_send(request: AnyRequest, data: Annotated[CodeForm, Form]) -> 
     return see_other("/account/second-factor?" + urlencode({"next": safe_next(data.next, "")}))
 
 
-@post("/account/second-factor/code", sync_to_thread=True, name="second_factor_submit")
-def second_factor_submit(request: AnyRequest, data: Annotated[CodeForm, Form]) -> Template | Redirect:
+@post("/account/second-factor/code", name="second_factor_submit")
+async def second_factor_submit(request: AnyRequest, data: Annotated[CodeForm, Form]) -> Template | Redirect:
+    """Codes are checked within the same per-account back-off as at login (kind "code")."""
     actor = page_actor(request)
     if actor is None:
         return see_other("/login")
+    wait = await attempt_allowed(request, "code", str(actor.account_id))
+    if wait is not None:
+        message = translate(request, "Too many attempts: wait a few minutes, then try again.")
+        refused = page("login.html.j2", 429, next="", form={}, actor=None, error=message)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
+    answer, passed = await to_thread.run_sync(_step_up, request, actor, data)
+    if passed:
+        await attempt_succeeded(request, "code", str(actor.account_id))
+    else:
+        await attempt_failed(request, "code", str(actor.account_id))
+    return answer
+
+
+def _step_up(request: AnyRequest, actor: Actor, data: CodeForm) -> tuple[Template | Redirect, bool]:
     app = services_of(request).app
     now = now_of(request)
     identity = app.identity(actor.account_id)
@@ -243,7 +259,7 @@ def second_factor_submit(request: AnyRequest, data: Annotated[CodeForm, Form]) -
         if identity.second_factor is None:
             secret = session_value(request, TOTP_SETUP)
             if not secret:
-                return see_other("/account/second-factor")
+                return see_other("/account/second-factor"), True
             outcome = app.enable_totp(actor.account_id, str(secret), data.code[:20], now)
             services_of(request).wait_for(outcome.position, ("accounts",))
             method = "totp"
@@ -256,7 +272,7 @@ def second_factor_submit(request: AnyRequest, data: Annotated[CodeForm, Form]) -
     except DomainError:
         email = app.get_account(actor.account_id).email
         secret = session_value(request, TOTP_SETUP) if identity.second_factor is None else None
-        return page(
+        wrong = page(
             "second_factor.html.j2",
             401,
             method=identity.second_factor,
@@ -266,8 +282,9 @@ def second_factor_submit(request: AnyRequest, data: Annotated[CodeForm, Form]) -
             next=safe_next(data.next, ""),
             error=translate(request, "Wrong or expired code."),
         )
+        return wrong, False
     update_session(request, **{SESSION_SECOND_FACTOR: method, TOTP_SETUP: None, EMAIL_CHALLENGE: None})
-    return see_other(safe_next(data.next, "/account"))
+    return see_other(safe_next(data.next, "/account")), True
 
 
 @post("/account/second-factor/email", sync_to_thread=True, name="second_factor_email")
