@@ -84,10 +84,11 @@ async def measure(pairs: list[tuple[Participant, Participant]], warmup: float, s
     sent0 = sum(p.video.sent for p in people)
     got0 = sum(p.frames for p in people)
     lat0 = [len(p.latencies) for p in people]
-    cpu0, t0 = (cpu_seconds(pid) if pid else 0.0), time.monotonic()
+    cpu0, t0, own0 = (cpu_seconds(pid) if pid else 0.0), time.monotonic(), cpu_seconds(os.getpid())
     await asyncio.sleep(seconds)
     elapsed = time.monotonic() - t0
     cpu = (cpu_seconds(pid) - cpu0) if pid else 0.0
+    clients_cpu = cpu_seconds(os.getpid()) - own0
     sent = sum(p.video.sent for p in people) - sent0
     got = sum(p.frames for p in people) - got0
     latencies = [x for p, start in zip(people, lat0) for x in p.latencies[start:]]
@@ -98,6 +99,7 @@ async def measure(pairs: list[tuple[Participant, Participant]], warmup: float, s
         "p50_ms": 1000 * percentile(latencies, 0.50),
         "p99_ms": 1000 * percentile(latencies, 0.99),
         "cpu_per_consultation": 100 * cpu / elapsed / len(pairs),
+        "clients_cpu": 100 * clients_cpu / elapsed,
         "sent_fps": sent / elapsed / len(people),
     }
 
@@ -137,7 +139,8 @@ async def run(counts: list[int], warmup: float, seconds: float, port: int) -> li
                 f"delivered relayed {relayed['delivered']:.2f} direct {direct['delivered']:.2f}; "
                 f"latency p50 {relayed['p50_ms']:.0f} ms vs {direct['p50_ms']:.0f} ms direct, "
                 f"p99 {relayed['p99_ms']:.0f} ms vs {direct['p99_ms']:.0f} ms; "
-                f"sent {relayed['sent_fps']:.1f}/{direct['sent_fps']:.1f} fps per participant",
+                f"sent {relayed['sent_fps']:.1f}/{direct['sent_fps']:.1f} fps per participant; "
+                f"clients' process {relayed['clients_cpu']:.0f}%/{direct['clients_cpu']:.0f}% of a core",
                 flush=True,
             )
     finally:
@@ -155,6 +158,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the rows as JSON at the end")
     args = parser.parse_args()
     counts = [int(c) for c in args.consultations.split(",")]
+    print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)", flush=True)
     rows = asyncio.run(run(counts, args.warmup, args.seconds, args.port))
     if args.json:
         print(json.dumps(rows, indent=1))
