@@ -7,6 +7,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -39,6 +40,7 @@ def run_worker(
     stop: threading.Event,
     threads: int = 8,
     deliverer_options: dict[str, Any] | None = None,
+    heartbeat: Path | None = None,
     **broker_options: Any,
 ) -> None:
     if not settings.redis_url:
@@ -47,7 +49,9 @@ def run_worker(
     worker = start_worker(broker, settings, threads, **(deliverer_options or {}))
     log.info("worker consuming %s with %d threads", QUEUE, threads)
     try:
-        stop.wait()
+        while not stop.wait(2.0):
+            if heartbeat is not None:
+                heartbeat.touch()
     finally:
         worker.stop(timeout=10_000)
         runtime.install(None)
@@ -57,6 +61,7 @@ def run_scheduler(
     settings: Settings,
     stop: threading.Event,
     reclaim_after: timedelta = timedelta(minutes=5),
+    heartbeat: Path | None = None,
     **broker_options: Any,
 ) -> None:
     if not settings.redis_url:
@@ -66,7 +71,12 @@ def run_scheduler(
         settings.database_url, settings.read_schema, actors.deliver.send, utc_now, reclaim_after=reclaim_after
     )
     log.info("scheduler claiming due notifications")
-    scheduler.run(stop)
+    thread = threading.Thread(target=scheduler.run, args=(stop,), name="notification-scheduler", daemon=True)
+    thread.start()
+    while thread.is_alive() and not stop.wait(2.0):
+        if heartbeat is not None:
+            heartbeat.touch()
+    thread.join(timeout=10)
 
 
 @dataclass

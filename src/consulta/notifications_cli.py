@@ -8,6 +8,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -51,7 +52,14 @@ def register(main: click.Group, load_settings: Any) -> None:
         help="Milliseconds after which the messages of a dead worker are delivered again.",
     )
 
+    heartbeat_file = click.option(
+        "--heartbeat",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File touched every 2 s while the process works (for health checks).",
+    )
+
     @main.command()
+    @heartbeat_file
     @click.option("--threads", default=8, show_default=True, help="Messages handled at once.")
     @click.option(
         "--retry-backoff",
@@ -65,7 +73,12 @@ def register(main: click.Group, load_settings: Any) -> None:
     @namespace_option
     @heartbeat_option
     def worker(
-        threads: int, retry_backoff: float, max_attempts: int, namespace: str, heartbeat_timeout: int
+        heartbeat: Path | None,
+        threads: int,
+        retry_backoff: float,
+        max_attempts: int,
+        namespace: str,
+        heartbeat_timeout: int,
     ) -> None:
         """Send notifications (dramatiq on REDIS_URL) until SIGTERM or SIGINT."""
         from consulta.workers.process import run_worker
@@ -84,6 +97,7 @@ def register(main: click.Group, load_settings: Any) -> None:
             raise click.ClickException(str(error)) from None
 
     @main.command()
+    @heartbeat_file
     @click.option(
         "--reclaim-after",
         default=300.0,
@@ -92,7 +106,9 @@ def register(main: click.Group, load_settings: Any) -> None:
     )
     @namespace_option
     @heartbeat_option
-    def scheduler(reclaim_after: float, namespace: str, heartbeat_timeout: int) -> None:
+    def scheduler(
+        heartbeat: Path | None, reclaim_after: float, namespace: str, heartbeat_timeout: int
+    ) -> None:
         """Claim due notifications in PostgreSQL and enqueue them; run exactly one."""
         from consulta.workers.process import run_scheduler
 
@@ -102,6 +118,7 @@ def register(main: click.Group, load_settings: Any) -> None:
                 settings,
                 _stop_on_signals(),
                 timedelta(seconds=reclaim_after),
+                heartbeat,
                 **_broker_options(namespace, heartbeat_timeout),
             )
         except RuntimeError as error:
