@@ -78,7 +78,9 @@ async def direct_pairs(n: int) -> list[tuple[Participant, Participant]]:
     return pairs
 
 
-async def measure(pairs: list[tuple[Participant, Participant]], warmup: float, seconds: float, pid: int | None) -> dict[str, float]:
+async def measure(
+    pairs: list[tuple[Participant, Participant]], warmup: float, seconds: float, pid: int | None
+) -> dict[str, float]:
     people = [p for pair in pairs for p in pair]
     await asyncio.sleep(warmup)
     sent0 = sum(p.video.sent for p in people)
@@ -91,7 +93,7 @@ async def measure(pairs: list[tuple[Participant, Participant]], warmup: float, s
     clients_cpu = cpu_seconds(os.getpid()) - own0
     sent = sum(p.video.sent for p in people) - sent0
     got = sum(p.frames for p in people) - got0
-    latencies = [x for p, start in zip(people, lat0) for x in p.latencies[start:]]
+    latencies = [x for p, start in zip(people, lat0, strict=False) for x in p.latencies[start:]]
     for person in people:
         await person.close()
     return {
@@ -105,7 +107,12 @@ async def measure(pairs: list[tuple[Participant, Participant]], warmup: float, s
 
 
 def start_service(port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CONSULTA_SECRET_KEY": SECRET, "CONSULTA_BASE_URL": ORIGIN, "CONSULTA_ENV": "production"}
+    env = {
+        **os.environ,
+        "CONSULTA_SECRET_KEY": SECRET,
+        "CONSULTA_BASE_URL": ORIGIN,
+        "CONSULTA_ENV": "production",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "consulta", "media", "--port", str(port)], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

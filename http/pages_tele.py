@@ -79,11 +79,17 @@ async def join_by_code(request: AnyRequest, data: Annotated[CodeForm, Form]) -> 
     address = f"address:{request.client.host if request.client else 'unknown'}"
     wait = await attempt_allowed(request, "tele-code", address)
     if wait is not None:
-        refused = page("tele_join.html.j2", 429, error=translate(request, "Too many attempts: wait a few minutes, then try again."))
+        refused = page(
+            "tele_join.html.j2",
+            429,
+            error=translate(request, "Too many attempts: wait a few minutes, then try again."),
+        )
         refused.headers["Retry-After"] = str(wait)
         return refused
     try:
-        consultation_id = await to_thread.run_sync(services_of(request).app.find_by_code, data.code[:40], now_of(request))
+        consultation_id = await to_thread.run_sync(
+            services_of(request).app.find_by_code, data.code[:40], now_of(request)
+        )
     except (ConsultationAccessError, DomainError):
         await attempt_failed(request, "tele-code", address)
         message = "This code is not valid now. It opens 15 minutes before the appointment."
@@ -96,7 +102,14 @@ def invitation_link(request: AnyRequest, token: FromPath[str]) -> Template | Red
     try:
         outcome = services_of(request).app.use_invitation_link(token, now_of(request))
     except DomainError:
-        return page("tele_message.html.j2", 410, message=translate(request, "This invitation link was already used or is no longer valid. Type your access code at /join instead."))
+        return page(
+            "tele_message.html.j2",
+            410,
+            message=translate(
+                request,
+                "This invitation link was already used or is no longer valid. Type your access code at /join instead.",
+            ),
+        )
     return enter(request, outcome.id)
 
 
@@ -114,7 +127,9 @@ def identity_check(request: AnyRequest, data: Annotated[IdentityForm, Form]) -> 
     try:
         birth = date.fromisoformat(data.birth_date.strip())
     except ValueError:
-        return page("tele_identity.html.j2", 400, error=translate(request, "Give your birth date as on the form."))
+        return page(
+            "tele_identity.html.j2", 400, error=translate(request, "Give your birth date as on the form.")
+        )
     try:
         services_of(request).app.check_in(
             consultation.id, data.first_name[:100], data.last_name[:100], birth, now_of(request)
@@ -137,7 +152,9 @@ def consent_page(request: AnyRequest) -> Template | Redirect:
 def consent_record(request: AnyRequest, data: Annotated[ConsentForm, Form]) -> Template | Redirect:
     consultation = tele_of(request)
     if data.consent != "yes":
-        return page("tele_consent.html.j2", 400, error=translate(request, "Tick the box to give your consent."))
+        return page(
+            "tele_consent.html.j2", 400, error=translate(request, "Tick the box to give your consent.")
+        )
     outcome = services_of(request).app.record_consent(consultation.id, now_of(request))
     services_of(request).wait_for(outcome.position, ("waiting_room",))
     return see_other("/tele/waiting")
@@ -170,7 +187,11 @@ def call_page(request: AnyRequest) -> Template | Redirect:
     if consultation.status != ADMITTED:
         return see_other(next_step(consultation))
     return page(
-        "tele_call.html.j2", side="patient", token_url="/tele/media-token", left_url="/tele/left", end_actions=False
+        "tele_call.html.j2",
+        side="patient",
+        token_url="/tele/media-token",  # noqa: S106  (a URL, not a secret)
+        left_url="/tele/left",
+        end_actions=False,
     )
 
 
@@ -180,7 +201,9 @@ def patient_media_token(request: AnyRequest, purpose: FromQuery[str] = "call") -
     consultation = tele_of(request)
     participant = str(consultation.profile_id)
     if purpose == "selftest":
-        return Response(media_grant(request, f"selftest:{consultation.id}:{participant}", participant, "selftest"))
+        return Response(
+            media_grant(request, f"selftest:{consultation.id}:{participant}", participant, "selftest")
+        )
     try:
         services_of(request).app.record_presence(
             consultation.id, "patient", consultation.profile_id, True, now_of(request)
@@ -201,7 +224,9 @@ def patient_left(request: AnyRequest) -> None:
 
 @get("/tele/ended", sync_to_thread=False, name="tele_ended")
 def ended_page(request: AnyRequest) -> Template:
-    return page("tele_message.html.j2", message=translate(request, "The teleconsultation has ended. Thank you."))
+    return page(
+        "tele_message.html.j2", message=translate(request, "The teleconsultation has ended. Thank you.")
+    )
 
 
 HANDLERS: list[Any] = [

@@ -65,7 +65,12 @@ def open_consultation(request: AnyRequest, data: Annotated[OpenForm, Form]) -> T
     services.wait_for(invitation.position, ("waiting_room",))
     link = f"{services.settings.base_url}/tele/invite/{invitation.link_token}"
     send = BackgroundTask(deliver_invitation, services, invitation, link)
-    template = page("pro_tele_opened.html.j2", code=invitation.code, link=link, join_url=f"{services.settings.base_url}/join")
+    template = page(
+        "pro_tele_opened.html.j2",
+        code=invitation.code,
+        link=link,
+        join_url=f"{services.settings.base_url}/join",
+    )
     template.background = send
     return template
 
@@ -91,26 +96,42 @@ def call_page(request: AnyRequest, consultation_id: FromPath[UUID]) -> Template:
     )
 
 
-@post("/pro/tele/{consultation_id:uuid}/media-token", sync_to_thread=True, name="pro_tele_media_token", **GUARDS)
+@post(
+    "/pro/tele/{consultation_id:uuid}/media-token", sync_to_thread=True, name="pro_tele_media_token", **GUARDS
+)
 def media_token(request: AnyRequest, consultation_id: FromPath[UUID]) -> Response[Any]:
     actor = staff_of(request)
     services_of(request).app.own_consultation(actor, consultation_id)
-    services_of(request).app.record_presence(consultation_id, "practitioner", actor.account_id, True, now_of(request))
+    services_of(request).app.record_presence(
+        consultation_id, "practitioner", actor.account_id, True, now_of(request)
+    )
     return Response(media_grant(request, str(consultation_id), str(actor.account_id), "practitioner"))
 
 
-@post("/pro/tele/{consultation_id:uuid}/left", sync_to_thread=True, name="pro_tele_left", status_code=204, **GUARDS)
+@post(
+    "/pro/tele/{consultation_id:uuid}/left",
+    sync_to_thread=True,
+    name="pro_tele_left",
+    status_code=204,
+    **GUARDS,
+)
 def left(request: AnyRequest, consultation_id: FromPath[UUID]) -> None:
     actor = staff_of(request)
     services_of(request).app.own_consultation(actor, consultation_id)
-    services_of(request).app.record_presence(consultation_id, "practitioner", actor.account_id, False, now_of(request))
+    services_of(request).app.record_presence(
+        consultation_id, "practitioner", actor.account_id, False, now_of(request)
+    )
 
 
 @post("/pro/tele/{consultation_id:uuid}/end", sync_to_thread=True, name="pro_tele_end", **GUARDS)
-def end(request: AnyRequest, consultation_id: FromPath[UUID], data: Annotated[EndForm, Form]) -> Template | Redirect:
+def end(
+    request: AnyRequest, consultation_id: FromPath[UUID], data: Annotated[EndForm, Form]
+) -> Template | Redirect:
     services = services_of(request)
     try:
-        outcome = services.app.end_consultation(staff_of(request), consultation_id, data.outcome, now_of(request))
+        outcome = services.app.end_consultation(
+            staff_of(request), consultation_id, data.outcome, now_of(request)
+        )
     except InvalidInputError:
         message = translate(request, "A consultation is honoured only once the patient was admitted.")
         return page("tele_message.html.j2", 400, message=message)

@@ -49,7 +49,9 @@ class MediaConfig:
     max_peers: int = 200
 
     @classmethod
-    def from_env(cls, secret_key: str, base_url: str, environ: dict[str, str] | None = None, **overrides: Any) -> MediaConfig:
+    def from_env(
+        cls, secret_key: str, base_url: str, environ: dict[str, str] | None = None, **overrides: Any
+    ) -> MediaConfig:
         env = _from_process() if environ is None else dict(environ)
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(base_url))
         values: dict[str, Any] = {
@@ -73,6 +75,10 @@ class MediaConfig:
             username = f"{int(now) + self.turn_ttl_seconds}:{participant}"
             digest = hmac.new(self.turn_secret.encode(), username.encode(), hashlib.sha1).digest()
             servers.append(
-                {"urls": list(self.turn_urls), "username": username, "credential": base64.b64encode(digest).decode()}
+                {
+                    "urls": list(self.turn_urls),
+                    "username": username,
+                    "credential": base64.b64encode(digest).decode(),
+                }
             )
         return servers

@@ -14,6 +14,7 @@ The `Origin` of every connection must be one of the web app's origins.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -48,6 +49,7 @@ class MediaService:
         self.relay = MediaRelay()
         self.rooms: dict[str, Room] = {}
         self.sockets: dict[int, WebSocket] = {}  # id(peer) -> its signalling socket
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.rtc_configuration = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in config.stun_urls])
 
     def stats(self) -> dict[str, int]:
@@ -75,12 +77,12 @@ class MediaService:
     async def _admit(self, socket: WebSocket) -> tuple[Room, Peer]:
         try:
             hello = _parse(await asyncio.wait_for(socket.receive_text(), HELLO_SECONDS))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise Refused("hello expected", 4408) from None
         if hello.get("type") != "hello":
             raise Refused("hello expected", 4400)
         try:
-            claims = self.verifier.verify(hello.get("token"), self.clock())
+            claims = self.verifier.verify(str(hello.get("token", "")), self.clock())
         except TokenRefused:
             raise Refused("token refused", 4401) from None
         if self.stats()["peers"] >= self.config.max_peers:
@@ -96,7 +98,7 @@ class MediaService:
         self.sockets[id(peer)] = socket
         peer.on_change = room.wire
         peer.on_chat = room.relay_chat
-        peer.on_failed = lambda p: asyncio.ensure_future(self.drop(room, p))
+        peer.on_failed = lambda p: self._later(self.drop(room, p))
         other = room.other(peer)
         await self._send(socket, {"type": "ready", "role": peer.role, "peer": other is not None})
         if other is not None:
@@ -137,24 +139,25 @@ class MediaService:
             del self.rooms[room.name]
         await peer.close()
         if socket is not None:
-            try:
+            with contextlib.suppress(Exception):  # already closed by the client
                 await socket.close()
-            except Exception:  # already closed by the client
-                pass
 
     async def shutdown(self) -> None:
         for room in list(self.rooms.values()):
             for peer in list(room.peers.values()):
                 await self.drop(room, peer)
 
+    def _later(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._tasks.discard)
+
     @staticmethod
     async def _send(socket: WebSocket | None, message: dict[str, Any]) -> None:
         if socket is None:
             return
-        try:
+        with contextlib.suppress(Exception):  # the other side is gone; its own handler cleans up
             await socket.send_text(json.dumps(message))
-        except Exception:  # the other side is gone; its own handler cleans up
-            pass
 
 
 def _parse(text: str) -> dict[str, Any]:

@@ -53,7 +53,13 @@ def issue_token(key: bytes, room: str, participant: str, role: str, now: float, 
     if role not in ROLES:
         raise ValueError("unknown role")
     payload = json.dumps(
-        {"room": room, "participant": participant, "role": role, "exp": now + ttl, "nonce": secrets.token_urlsafe(12)},
+        {
+            "room": room,
+            "participant": participant,
+            "role": role,
+            "exp": now + ttl,
+            "nonce": secrets.token_urlsafe(12),
+        },
         separators=(",", ":"),
     ).encode()
     signature = hmac.new(key, payload, hashlib.sha256).digest()
@@ -75,7 +81,9 @@ class TokenVerifier:
             if not hmac.compare_digest(expected, _unb64(signature)):
                 raise ValueError
             data = json.loads(payload)
-            claims = Claims(str(data["room"]), str(data["participant"]), str(data["role"]), float(data["exp"]))
+            claims = Claims(
+                str(data["room"]), str(data["participant"]), str(data["role"]), float(data["exp"])
+            )
             nonce = str(data["nonce"])
         except (ValueError, KeyError, TypeError):
             raise TokenRefused("invalid token") from None

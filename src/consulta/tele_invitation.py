@@ -48,7 +48,9 @@ def deliver_invitation(services: Any, invitation: Invitation, link: str) -> bool
         from consulta.workers.email import email_sender
 
         text = invitation_text(invitation, link, f"{settings.base_url}/join")
-        email_sender(settings).send(email, SUBJECT, text, None, f"tele-invitation/{invitation.consultation_id}")
+        email_sender(settings).send(
+            email, SUBJECT, text, None, f"tele-invitation/{invitation.consultation_id}"
+        )
         return True
     except Exception:  # the page already showed the code: a failed e-mail must not fail the request
         log.warning("teleconsultation invitation not sent", exc_info=True)

@@ -32,7 +32,7 @@ from consulta.aggregates.errors import ForbiddenError, InvalidInputError
 
 if TYPE_CHECKING:
     from consulta.application import Actor, Outcome
-    from consulta.application import Consulta as _Base
+    from consulta.application import Consulta as _Base  # type: ignore[attr-defined]  # a cycle mypy cannot follow
 else:
     _Base = object
 
@@ -56,7 +56,9 @@ def new_code() -> str:
 
 
 def normalise_code(code: str) -> str:
-    text = code.upper().replace("-", "").replace(" ", "").replace("O", "0").replace("I", "1").replace("L", "1")
+    text = (
+        code.upper().replace("-", "").replace(" ", "").replace("O", "0").replace("I", "1").replace("L", "1")
+    )
     if len(text) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in text):
         raise ConsultationAccessError("this code is not valid")
     return text
@@ -105,7 +107,11 @@ class TeleconsultationCommands(_Base):
                 raise ForbiddenError("appointment not found")
             if appointment.mode != "video" or not appointment.is_active:
                 raise InvalidInputError("only a booked video appointment becomes a teleconsultation")
-            profile_id, starts_at, ends_at = appointment.profile_id, appointment.starts_at, appointment.ends_at
+            profile_id, starts_at, ends_at = (
+                appointment.profile_id,
+                appointment.starts_at,
+                appointment.ends_at,
+            )
         elif profile_id is not None:
             try:
                 self.repository.get(KnownPatient.id_for(actor.practitioner_id, profile_id))

@@ -36,7 +36,9 @@ def serve_media(config: MediaConfig) -> tuple[MediaServer, uvicorn.Server, threa
     app = create_media_app(config)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=64 * 1024, lifespan="on")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=64 * 1024, lifespan="on"
+        )
     )
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True, name="media")
     thread.start()
@@ -44,7 +46,11 @@ def serve_media(config: MediaConfig) -> tuple[MediaServer, uvicorn.Server, threa
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the media service did not start"
-    return MediaServer(f"ws://127.0.0.1:{port}/media/ws", f"http://127.0.0.1:{port}/healthz", config, app), server, thread
+    return (
+        MediaServer(f"ws://127.0.0.1:{port}/media/ws", f"http://127.0.0.1:{port}/healthz", config, app),
+        server,
+        thread,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -33,5 +33,12 @@ def video_consultation(app: Consulta, now: datetime, first: str = "Alice", last:
     booked = app.book(patient, practitioner_id, "consult", "video", slots[0].starts_at, profile_id, now)
     invitation = app.open_consultation(staff, now, appointment_id=booked.id)
     return Scene(
-        practitioner_id, staff, patient, profile_id, booked.id, slots[0].starts_at, invitation, invitation.position
+        practitioner_id,
+        staff,
+        patient,
+        profile_id,
+        booked.id,
+        slots[0].starts_at,
+        invitation,
+        invitation.position,
     )

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -64,7 +63,9 @@ def web(settings: Settings, services: Services) -> Iterator[str]:
     app = create_app(settings, services)
     attach_media(app, MediaConfig(key=b"browser-test-media-key", allowed_origins=(origin,)),
                  lambda: services.clock.now().timestamp())  # fmt: skip
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=65536))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=65536)
+    )
     thread = threading.Thread(target=server.run, name="tele-browser-web", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -98,14 +99,18 @@ def test_patient_joins_by_code_waits_is_admitted_and_receives_video(
 
     _staff, profile_id, email = known_patient(services, services.clock.now(), "Élodie", "Navigatrice")
     pro_http = practitioner_session(web, email)
-    opened = pro_http.post("/pro/tele/open", data={"profile_id": str(profile_id), "_csrf_token": pro_http.cookies["csrftoken"]})
+    opened = pro_http.post(
+        "/pro/tele/open", data={"profile_id": str(profile_id), "_csrf_token": pro_http.cookies["csrftoken"]}
+    )
     code = re.search(r'id="access-code">([0-9A-Z-]+)<', opened.text).group(1)  # type: ignore[union-attr]
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
             pro = chromium.new_context(locale="fr-FR")
-            pro.add_cookies([{"name": c.name, "value": c.value or "", "url": web} for c in pro_http.cookies.jar])
+            pro.add_cookies(
+                [{"name": c.name, "value": c.value or "", "url": web} for c in pro_http.cookies.jar]
+            )
             dashboard = pro.new_page()
             dashboard.goto(web + "/pro/tele")
             dashboard.locator('tr[data-status="scheduled"]').wait_for()
@@ -126,11 +131,15 @@ def test_patient_joins_by_code_waits_is_admitted_and_receives_video(
             # The practitioner's page updates by itself: no reload.
             waiting = dashboard.locator('tr[data-status="waiting"]')
             waiting.wait_for(timeout=10_000)
-            assert "Élodie Navigatrice" in waiting.inner_text() and "En attente depuis" in waiting.inner_text()
+            assert (
+                "Élodie Navigatrice" in waiting.inner_text() and "En attente depuis" in waiting.inner_text()
+            )
             waiting.get_by_role("button", name="Faire entrer").click()
             dashboard.wait_for_url(re.compile(r"/pro/tele/[0-9a-f-]+/call$"))
 
-            patient.wait_for_url(re.compile(r"/tele/call$"), timeout=10_000)  # the waiting room moves on by itself
+            patient.wait_for_url(
+                re.compile(r"/tele/call$"), timeout=10_000
+            )  # the waiting room moves on by itself
             deadline, stats = time.monotonic() + 45, {}
             while time.monotonic() < deadline:
                 stats = patient.evaluate(STATS)

@@ -85,7 +85,11 @@ def test_the_whole_story_is_recorded_with_who_and_when(app: Consulta, scene: Sce
         "Joined", "Joined", "Left", "Joined", "Ended",
     ]  # fmt: skip
     ended = list(app.repository.event_store.get(cid))[-1]
-    assert (ended.outcome, ended.by, ended.at) == ("honoured", scene.staff.account_id, start + timedelta(minutes=15))
+    assert (ended.outcome, ended.by, ended.at) == (
+        "honoured",
+        scene.staff.account_id,
+        start + timedelta(minutes=15),
+    )
     with pytest.raises(ConsultationClosedError):
         app.admit(scene.staff, cid, start)
 
@@ -110,6 +114,8 @@ def test_switching_to_phone_or_visit_ends_the_consultation(app: Consulta, scene:
 
 def test_only_a_video_appointment_or_a_known_patient_opens_one(app: Consulta, scene: Scene) -> None:
     with pytest.raises(ForbiddenError):
-        app.open_consultation(scene.staff, NOW, profile_id=scene.profile_id)  # never seen: not a known patient
+        app.open_consultation(
+            scene.staff, NOW, profile_id=scene.profile_id
+        )  # never seen: not a known patient
     with pytest.raises(ForbiddenError):
         app.open_consultation(scene.patient, NOW, appointment_id=scene.appointment_id)

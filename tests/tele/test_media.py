@@ -16,7 +16,9 @@ from tests.tele.conftest import ORIGIN, MediaServer
 from tests.tele.media_client import NumberedVideo, Participant
 
 
-def token(media: MediaServer, room: str, participant: str, role: str, ttl: float = 30, key: bytes | None = None) -> str:
+def token(
+    media: MediaServer, room: str, participant: str, role: str, ttl: float = 30, key: bytes | None = None
+) -> str:
     return issue_token(key or media.config.key, room, participant, role, time.time(), ttl)
 
 
@@ -57,7 +59,9 @@ async def test_two_participants_see_and_hear_each_other_and_chat(media: MediaSer
         # The frames carry the sender's numbers: each side sees the other's video, not its own or black.
         assert max(patient.numbers) > 5 and max(patient.numbers) <= doctor.video.sent
         assert max(doctor.numbers) > 5 and max(doctor.numbers) <= patient.video.sent
-        assert await until(lambda: patient.channel.readyState == "open" and doctor.channel.readyState == "open")
+        assert await until(
+            lambda: patient.channel.readyState == "open" and doctor.channel.readyState == "open"
+        )
         await until(lambda: len(patient.events) >= 1)
         patient.say("Bonjour docteur")
         doctor.say("Bonjour, je vous entends")
@@ -69,7 +73,9 @@ async def test_two_participants_see_and_hear_each_other_and_chat(media: MediaSer
         used = token(media, room, "p-2", "patient")
         assert await refusal(media, used) == "room full"
         assert await refusal(media, used) == "token refused"  # replayed
-        assert await refusal(media, token(media, room, "x-1", "practitioner", key=b"forged")) == "token refused"
+        assert (
+            await refusal(media, token(media, room, "x-1", "practitioner", key=b"forged")) == "token refused"
+        )
         assert await refusal(media, token(media, room, "p-1", "patient", ttl=-1)) == "token refused"
         assert await refusal(media, token(media, room, "x-1", "selftest")) == "room full"
         before = patient.frames
@@ -111,22 +117,30 @@ async def test_the_self_test_echoes_the_participant(media: MediaServer) -> None:
         await alone.close()
 
 
-async def test_wrong_origin_bad_offers_and_floods_are_refused_and_the_service_lives_on(media: MediaServer) -> None:
+async def test_wrong_origin_bad_offers_and_floods_are_refused_and_the_service_lives_on(
+    media: MediaServer,
+) -> None:
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(media.url, origin="https://evil.example")
     async with websockets.connect(media.url, origin=ORIGIN) as socket:
-        await socket.send(json.dumps({"type": "hello", "token": token(media, str(uuid.uuid4()), "p", "patient")}))
+        await socket.send(
+            json.dumps({"type": "hello", "token": token(media, str(uuid.uuid4()), "p", "patient")})
+        )
         assert json.loads(await socket.recv())["type"] == "ready"
         await socket.send(json.dumps({"type": "offer", "sdp": "v=0\r\nthis is not SDP\r\n"}))
         assert json.loads(await socket.recv()) == {"type": "error", "error": "bad offer"}
     async with websockets.connect(media.url, origin=ORIGIN) as socket:
-        await socket.send(json.dumps({"type": "hello", "token": token(media, str(uuid.uuid4()), "p", "patient")}))
+        await socket.send(
+            json.dumps({"type": "hello", "token": token(media, str(uuid.uuid4()), "p", "patient")})
+        )
         await socket.recv()
         broken = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video x UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96\r\n"
         await socket.send(json.dumps({"type": "offer", "sdp": broken}))
         assert json.loads(await socket.recv()) == {"type": "error", "error": "bad offer"}
     async with websockets.connect(media.url, origin=ORIGIN) as socket:
-        await socket.send(json.dumps({"type": "hello", "token": token(media, str(uuid.uuid4()), "p", "patient")}))
+        await socket.send(
+            json.dumps({"type": "hello", "token": token(media, str(uuid.uuid4()), "p", "patient")})
+        )
         await socket.recv()
         with pytest.raises(websockets.ConnectionClosed):
             for _ in range(100):

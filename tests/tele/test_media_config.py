@@ -23,7 +23,9 @@ def test_turn_credentials_expire_and_verify_like_coturn_use_auth_secret() -> Non
     stun, turn = config.ice_servers("p-1", 1_000_000)
     assert stun == {"urls": ["stun:turn.example.org:3478"]}
     assert turn["username"] == f"{1_000_000 + 3600}:p-1"
-    expected = base64.b64encode(hmac.new(b"shared", turn["username"].encode(), hashlib.sha1).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(b"shared", turn["username"].encode(), hashlib.sha1).digest()
+    ).decode()
     assert turn["credential"] == expected
 
 

@@ -13,7 +13,9 @@ from tests.factories import make_patient, make_practitioner
 from tests.http.pages_client import login, page_client, post_form
 
 
-def known_patient(services: Services, now: datetime, first: str = "Alice", last: str = "Durand") -> tuple[Any, Any, Any]:
+def known_patient(
+    services: Services, now: datetime, first: str = "Alice", last: str = "Durand"
+) -> tuple[Any, Any, Any]:
     """A practitioner and a patient they have seen once (an honoured appointment): a consultation can open now."""
     app = services.app
     practitioner_id, staff, _ = make_practitioner(app, now)
@@ -37,20 +39,32 @@ async def open_by_page(client: Any, profile_id: Any) -> tuple[str, str]:
     return code.group(1), link.group(1)
 
 
-async def test_from_invitation_link_to_admission(settings: Settings, services: Services, now: datetime) -> None:
-    staff, profile_id, email = known_patient(services, now)
+async def test_from_invitation_link_to_admission(
+    settings: Settings, services: Services, now: datetime
+) -> None:
+    _staff, profile_id, email = known_patient(services, now)
     async with page_client(settings, services) as pro, page_client(settings, services) as patient:
         assert (await login(pro, email)).status_code == 303
-        code, link = await open_by_page(pro, profile_id)
+        _code, link = await open_by_page(pro, profile_id)
 
         entered = await patient.get(f"/tele/invite/{link}", follow_redirects=False)
-        assert entered.status_code == 303 and entered.headers["location"] == "/tele/identity"  # the token leaves the URL
+        assert (
+            entered.status_code == 303 and entered.headers["location"] == "/tele/identity"
+        )  # the token leaves the URL
         again = await patient.get(f"/tele/invite/{link}", follow_redirects=False)
         assert again.status_code == 410 and "déjà servi" in again.text
 
-        wrong = await post_form(patient, "/tele/identity/check", {"first_name": "Alice", "last_name": "Durand", "birth_date": "1990-01-01"})
+        wrong = await post_form(
+            patient,
+            "/tele/identity/check",
+            {"first_name": "Alice", "last_name": "Durand", "birth_date": "1990-01-01"},
+        )
         assert wrong.status_code == 400
-        right = await post_form(patient, "/tele/identity/check", {"first_name": "alice", "last_name": "DURAND", "birth_date": "1985-05-17"})
+        right = await post_form(
+            patient,
+            "/tele/identity/check",
+            {"first_name": "alice", "last_name": "DURAND", "birth_date": "1985-05-17"},
+        )
         assert right.headers["location"] == "/tele/consent"
         consent_page = await patient.get("/tele/consent")
         assert "15" in consent_page.text and "112" in consent_page.text
@@ -77,20 +91,26 @@ async def test_from_invitation_link_to_admission(settings: Settings, services: S
         assert (await patient.get("/tele/status")).json()["next"] == "/tele/ended"
 
 
-async def test_codes_are_checked_and_attempts_limited_per_address(settings: Settings, services: Services, now: datetime) -> None:
-    staff, profile_id, email = known_patient(services, now, "Bruno", "Garcia")
+async def test_codes_are_checked_and_attempts_limited_per_address(
+    settings: Settings, services: Services, now: datetime
+) -> None:
+    _staff, profile_id, email = known_patient(services, now, "Bruno", "Garcia")
     async with page_client(settings, services) as pro, page_client(settings, services) as patient:
         await login(pro, email)
         code, _ = await open_by_page(pro, profile_id)
         joined = await post_form(patient, "/join/code", {"code": code.lower()})
         assert joined.status_code == 303 and joined.headers["location"] == "/tele/identity"
-        statuses = [(await post_form(patient, "/join/code", {"code": "AAAAA-AAAAA"})).status_code for _ in range(6)]
+        statuses = [
+            (await post_form(patient, "/join/code", {"code": "AAAAA-AAAAA"})).status_code for _ in range(6)
+        ]
         assert statuses[:5] == [400] * 5 and statuses[5] == 429
         refused = await post_form(patient, "/join/code", {"code": code})  # even the right code, for a while
         assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
 
 
-async def test_a_foreign_practitioner_sees_nothing(settings: Settings, services: Services, now: datetime) -> None:
+async def test_a_foreign_practitioner_sees_nothing(
+    settings: Settings, services: Services, now: datetime
+) -> None:
     _, profile_id, email = known_patient(services, now, "Chloé", "Martin")
     _, _, other_email = known_patient(services, now, "Denis", "Roy")
     async with page_client(settings, services) as pro, page_client(settings, services) as other:
