@@ -80,10 +80,9 @@ def _notes(scope: Scope, status: int, actor: Actor | None) -> list[tuple[str, UU
     if notes:
         return notes
     services = scope["app"].state.services
-    private = [
-        (PRIVATE_IDS[param], value)
-        for param, value in (scope.get("path_params") or {}).items()
-        if param in PRIVATE_IDS and isinstance(value, UUID)
+    params: dict[str, Any] = dict(scope.get("path_params") or {})
+    private: list[tuple[str, UUID]] = [
+        (PRIVATE_IDS[param], value) for param, value in params.items() if param in PRIVATE_IDS and isinstance(value, UUID)
     ]
     read = status < 300 and scope.get("method") == "GET"
     if private and (read or status in REFUSALS):

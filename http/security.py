@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from litestar.datastructures import Cookie
 from litestar.utils.dataclass import extract_dataclass_items
 
 from consulta.http.auth import session_expired, session_touched
@@ -117,14 +116,14 @@ class ConsultaSessionBackend(ServerSideSessionBackend):
     async def store_in_message(
         self, scope_session: Any, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
-        loaded = connection.scope.get(LOADED)  # type: ignore[call-overload]
+        loaded: str | None = connection.scope.get(LOADED)  # type: ignore[call-overload,assignment]
         current = connection.cookies.get(self.config.key)  # gone when the id was renewed (login, expiry)
         if loaded and current != loaded:
             await self.delete(loaded, store=self.config.get_store_from_app(connection.scope["app"]))
         if not isinstance(scope_session, dict) or not scope_session:
             if loaded:  # logged out or expired: no data is kept, the browser forgets the id
                 if current == loaded:
-                    await self.delete(loaded, store=self.config.get_store_from_app(connection.scope["app"]))
+                    await self.delete(str(loaded), store=self.config.get_store_from_app(connection.scope["app"]))
                 params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
                 cookie = Cookie(value="null", key=self.config.key, expires=0, **params)
                 MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))

@@ -70,7 +70,7 @@ def append(conn: psycopg.Connection[Any], rows: Iterable[dict[str, Any]]) -> int
     placeholders = ", ".join(["%s"] * len(COLUMNS))
     with conn.cursor() as cur:
         cur.executemany(
-            f"INSERT INTO {SCHEMA}.access_log ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # type: ignore[arg-type]
+            f"INSERT INTO {SCHEMA}.access_log ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # type: ignore[arg-type]  # noqa: S608 (constants only)
             values,
         )
     return len(values)
@@ -84,7 +84,7 @@ def accesses_to(
         return []
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM {SCHEMA}.access_log"  # type: ignore[arg-type]
+            f"SELECT {', '.join(COLUMNS)} FROM {SCHEMA}.access_log"  # type: ignore[arg-type]  # noqa: S608 (constants only)
             " WHERE subject_profile = ANY(%s) AND (%s::timestamptz IS NULL OR at >= %s)"
             " ORDER BY at DESC, id DESC LIMIT %s",
             (profile_ids, since, since, limit),

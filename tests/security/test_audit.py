@@ -54,6 +54,8 @@ def test_the_access_log_is_append_only(world: Seeded) -> None:
         "DELETE FROM audit.access_log",
         "TRUNCATE audit.access_log",
     ):
-        with world.world_services.reads.pool.connection() as conn:
-            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
-                conn.execute(statement)
+        with (
+            world.world_services.reads.pool.connection() as conn,
+            pytest.raises(psycopg.errors.RaiseException, match="append-only"),
+        ):
+            conn.execute(statement)

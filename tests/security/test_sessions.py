@@ -25,7 +25,7 @@ async def test_production_cookie_is_host_prefixed_secure_and_renewed_at_login(
     store = redis.Redis.from_url(redis_url)
     async with client_for(prod, services, secure=True) as client:
         assert client.cookies.get("__Host-csrftoken")
-        assert not any("session" in k for k in client.cookies.keys()), "an anonymous visit stores nothing"
+        assert not any("session" in k for k in client.cookies), "an anonymous visit stores nothing"
         planted = "a" * 64
         client.cookies.set("__Host-session", planted, domain="127.0.0.1")
         response = await log_in(client, email)
