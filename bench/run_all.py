@@ -5,7 +5,7 @@
 Each benchmark makes (and drops) its own database on the local PostgreSQL
 and prints ratios to a baseline measured in the same run. `--quick` shortens
 every run (fewer repeats) for a smoke test; figures for docs/performance.md
-come from the full runs. The whole set takes about ten minutes.
+come from the full runs. The whole set takes about five minutes.
 """
 
 from __future__ import annotations
