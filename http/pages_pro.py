@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 
 from consulta.aggregates.errors import SlotTakenError, VideoCapReachedError
 from consulta.application import Actor
+from consulta.http.audit import note_read
 from consulta.http.pages_common import (
     AnyRequest,
     committed,
@@ -74,6 +75,7 @@ def timelines(
 
     for a in agenda["appointments"]:
         put(a["starts_at"], {"kind": "appointment", "at": a["starts_at"], **a})
+        note_read(request, "appointment", a["id"], a["profile_id"])  # the access log names each patient shown
     for b in agenda["blocks"]:
         for day, (day_lo, day_hi) in bounds.items():
             if b["starts_at"] < day_hi and b["ends_at"] > day_lo:

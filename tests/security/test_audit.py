@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import psycopg
 import pytest
 
@@ -22,6 +24,9 @@ async def test_reads_and_refusals_are_recorded_and_shown_to_the_patient(world: S
 
     seen = await world.clients[x.name].get(f"/pro/appointments/{a_appointment}")
     assert seen.status_code == 200
+    starts = world.world_services.reads.appointment_for_account(w.patient_a.actor.account_id, a_appointment)["starts_at"]  # type: ignore[union-attr,index]
+    day = starts.astimezone(ZoneInfo("Europe/Paris")).date().isoformat()
+    assert (await world.clients[x.name].get("/pro/agenda", params={"day": day})).status_code == 200
     refused = await world.clients[y.name].get(f"/pro/appointments/{a_appointment}")
     assert refused.status_code == 404
     probed = await world.clients[w.patient_b.name].get(f"/api/v1/appointments/{a_appointment}")
@@ -32,10 +37,11 @@ async def test_reads_and_refusals_are_recorded_and_shown_to_the_patient(world: S
     rows = rows_about(world, a_profile)[: len(rows_about(world, a_profile)) - before]
     found = {(r["actor_account"], r["outcome"], r["action"], r["status"]) for r in rows}
     assert (x.actor.account_id, "read", "pro_appointment", 200) in found  # type: ignore[union-attr]
+    assert (x.actor.account_id, "read", "pro_day", 200) in found, "the agenda names each patient it shows"  # type: ignore[union-attr]
     assert (y.actor.account_id, "refused", "pro_appointment", 404) in found  # type: ignore[union-attr]
     assert (w.patient_b.actor.account_id, "refused", "api:my_appointment", 404) in found  # type: ignore[union-attr]
     assert (None, "refused", "api:my_appointment", 401) in found
-    assert all(r["object_id"] == a_appointment and r["at"] is not None for r in rows)
+    assert all(r["object_id"] == a_appointment and r["at"] is not None for r in rows), rows
 
     page = await world.clients[w.patient_a.name].get("/my/access")
     assert page.status_code == 200
