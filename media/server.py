@@ -170,12 +170,12 @@ def _parse(text: str) -> dict[str, Any]:
     return data
 
 
-def media_handlers(service: MediaService) -> list[Any]:
+def media_handlers(service: MediaService, health_paths: list[str]) -> list[Any]:
     @websocket("/media/ws")
     async def signalling(socket: WebSocket) -> None:
         await service.serve(socket)
 
-    @get(["/media/healthz", "/healthz"], cache_control=None)
+    @get(health_paths, cache_control=None)
     async def health() -> dict[str, Any]:
         return {"status": "ok", **service.stats()}
 
@@ -185,7 +185,8 @@ def media_handlers(service: MediaService) -> list[Any]:
 def create_media_app(config: MediaConfig, clock: Callable[[], float] = time.time) -> Litestar:
     """The standalone service (`consulta media`)."""
     service = MediaService(config, clock)
-    app = Litestar(route_handlers=media_handlers(service), on_shutdown=[service.shutdown])
+    handlers = media_handlers(service, ["/media/healthz", "/healthz"])
+    app = Litestar(route_handlers=handlers, on_shutdown=[service.shutdown])
     app.state.media = service
     return app
 
@@ -193,8 +194,8 @@ def create_media_app(config: MediaConfig, clock: Callable[[], float] = time.time
 def attach_media(app: Litestar, config: MediaConfig, clock: Callable[[], float] = time.time) -> MediaService:
     """The media service inside the web process (`consulta dev`, browser tests), on the same origin."""
     service = MediaService(config, clock)
-    handlers = media_handlers(service)
-    app.register(handlers[0])
+    for handler in media_handlers(service, ["/media/healthz"]):  # the web app has its own /healthz
+        app.register(handler)
     app.on_shutdown.append(service.shutdown)
     app.state.media = service
     app.state.media_config = config

@@ -149,6 +149,7 @@ def test_patient_joins_by_code_waits_is_admitted_and_receives_video(
             assert stats["dtls"] == "connected" and stats["frames"] > 10, stats
             practitioner_stats = dashboard.evaluate(STATS)
             assert practitioner_stats["dtls"] == "connected", practitioner_stats
+            assert httpx.get(web + "/media/healthz").json() == {"status": "ok", "rooms": 1, "peers": 2}
         finally:
             chromium.close()
             pro_http.close()
