@@ -18,7 +18,9 @@ from tests.tele.conftest import free_port
 
 
 @pytest.fixture(scope="module")
-def two_web_processes(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+def two_web_processes(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[str]]:
     isolated = redis_url.rsplit("/", 1)[0] + "/9"  # a database of its own: the counters start at 0
     redis.Redis.from_url(isolated).flushdb()
     logs = tmp_path_factory.mktemp("tele-two-web")
