@@ -1,6 +1,7 @@
 """The patient's side of a teleconsultation: join by link or code, identity, consent, waiting room, call.
 
-The invitation link's token is exchanged once for a session entry
+The invitation link opens a page whose button (a POST: a GET never changes
+anything) exchanges the token once for a session entry
 (`session["tele"]`, the consultation id) and the browser is redirected to a
 URL without it. A code alone reaches only the waiting room: the practitioner
 admits. Code attempts count per client address in the shared store
@@ -97,7 +98,13 @@ async def join_by_code(request: AnyRequest, data: Annotated[CodeForm, Form]) -> 
     return enter(request, consultation_id)
 
 
-@get("/tele/invite/{token:str}", sync_to_thread=True, name="tele_invite")
+@get("/tele/invite/{token:str}", sync_to_thread=False, name="tele_invite")
+def invitation_page(token: FromPath[str]) -> Template:
+    """A page with one button: a GET never uses the single-use link (mail scanners and prefetchers open links)."""
+    return page("tele_invite.html.j2", token=token[:100])
+
+
+@post("/tele/invite/{token:str}/use", sync_to_thread=True, name="tele_invite_use")
 def invitation_link(request: AnyRequest, token: FromPath[str]) -> Template | Redirect:
     try:
         outcome = services_of(request).app.use_invitation_link(token, now_of(request))
@@ -230,6 +237,6 @@ def ended_page(request: AnyRequest) -> Template:
 
 
 HANDLERS: list[Any] = [
-    join_page, join_by_code, invitation_link, identity_page, identity_check, consent_page, consent_record,
+    join_page, join_by_code, invitation_page, invitation_link, identity_page, identity_check, consent_page, consent_record,
     waiting_page, waiting_status, selftest_page, call_page, patient_media_token, patient_left, ended_page,
 ]  # fmt: skip

@@ -25,6 +25,9 @@ from consulta.settings import Settings
 from tests.accounts.principals import Principal, World, api_login, build_world, page_login
 
 
+TOKENS: list[str] = []  # filled by _things: real tokens the crawl puts in capability URLs
+
+
 @dataclass
 class Thing:
     kind: str  # the path parameter it fills: appointment_id, profile_id, block_id, message_id, practitioner_id
@@ -41,6 +44,7 @@ class Seeded:
     free_slot: dict[str, str]  # a slot of X that is free: motif_id, mode, starts_at
     world_services: Services
     partial: set[str] = field(default_factory=set)  # principals whose login could not finish (pages missing)
+    tokens: list[str] = field(default_factory=list)  # real capability tokens: invitation link, password reset
 
     @property
     def principals(self) -> list[Principal]:
@@ -80,6 +84,10 @@ def _things(services: Services, w: World) -> list[Thing]:
     invitation = app.open_consultation(x.actor, now, appointment_id=booked.id)  # type: ignore[arg-type]
     assert services.wait_for(invitation.position)
     things.append(Thing("consultation_id", invitation.consultation_id, {"staff": {x.name}}, "X's teleconsultation"))
+    TOKENS.append(invitation.link_token)
+    reset = app.request_password_reset(w.patient_b.email, now)  # type: ignore[arg-type]
+    assert reset is not None
+    TOKENS.append(reset[0])
     for who, staff in ((x, x_staff), (y, {y.name})):
         card = services.reads.practitioner(who.practitioner_id)  # type: ignore[arg-type]
         assert card is not None
@@ -124,4 +132,4 @@ async def seeded(settings: Settings, services: Services) -> Any:
             if token:
                 client.headers["authorization"] = f"Bearer {token}"
             clients[principal.name] = client
-        yield Seeded(world, things, clients, _free_slot(services, world), services, partial)
+        yield Seeded(world, things, clients, _free_slot(services, world), services, partial, list(TOKENS))

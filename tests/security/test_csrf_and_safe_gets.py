@@ -19,8 +19,8 @@ def urls_for(world: Seeded, route) -> list[str]:  # type: ignore[no-untyped-def]
     (param,) = route.params
     if param in FILLERS:
         return [route.url(**{param: FILLERS[param]})]
-    if param == "token":
-        return [route.url(token=secrets.token_urlsafe(24))]
+    if param == "token":  # real ones (a GET must not use them up) and a made-up one
+        return [route.url(token=t) for t in [*world.tokens, secrets.token_urlsafe(24)]]
     things = world.of_kind(param)
     assert things, f"{route.path}: no {param} in the seeded world; add one in scenario.py"
     return [route.url(**{param: t.id}) for t in things]

@@ -47,11 +47,13 @@ async def test_from_invitation_link_to_admission(
         assert (await login(pro, email)).status_code == 303
         _code, link = await open_by_page(pro, profile_id)
 
-        entered = await patient.get(f"/tele/invite/{link}", follow_redirects=False)
+        shown = await patient.get(f"/tele/invite/{link}", follow_redirects=False)
+        assert shown.status_code == 200 and f"/tele/invite/{link}/use" in shown.text  # a GET uses nothing
+        entered = await post_form(patient, f"/tele/invite/{link}/use")
         assert (
             entered.status_code == 303 and entered.headers["location"] == "/tele/identity"
         )  # the token leaves the URL
-        again = await patient.get(f"/tele/invite/{link}", follow_redirects=False)
+        again = await post_form(patient, f"/tele/invite/{link}/use")
         assert again.status_code == 410 and "déjà servi" in again.text
 
         wrong = await post_form(
