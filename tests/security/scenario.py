@@ -24,7 +24,6 @@ from consulta.services import Services
 from consulta.settings import Settings
 from tests.accounts.principals import Principal, World, api_login, build_world, page_login
 
-
 TOKENS: list[str] = []  # filled by _things: real tokens the crawl puts in capability URLs
 
 
