@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -92,6 +93,17 @@ def practitioner_session(origin: str, email: str) -> httpx.Client:
     return client
 
 
+def video_received(page: Any, seconds: float = 45) -> dict[str, Any]:
+    """The page's getStats() once DTLS is connected and more than 10 video frames were decoded (or at the deadline)."""
+    deadline, stats = time.monotonic() + seconds, {}
+    while time.monotonic() < deadline:
+        stats = page.evaluate(STATS)
+        if stats["dtls"] == "connected" and stats["frames"] > 10:
+            break
+        time.sleep(0.5)
+    return stats
+
+
 def test_patient_joins_by_code_waits_is_admitted_and_receives_video(
     web: str, settings: Settings, services: Services
 ) -> None:
@@ -140,16 +152,18 @@ def test_patient_joins_by_code_waits_is_admitted_and_receives_video(
             patient.wait_for_url(
                 re.compile(r"/tele/call$"), timeout=10_000
             )  # the waiting room moves on by itself
-            deadline, stats = time.monotonic() + 45, {}
-            while time.monotonic() < deadline:
-                stats = patient.evaluate(STATS)
-                if stats["dtls"] == "connected" and stats["frames"] > 10:
-                    break
-                time.sleep(0.5)
+            stats = video_received(patient)
             assert stats["dtls"] == "connected" and stats["frames"] > 10, stats
             practitioner_stats = dashboard.evaluate(STATS)
             assert practitioner_stats["dtls"] == "connected", practitioner_stats
             assert httpx.get(web + "/media/healthz").json() == {"status": "ok", "rooms": 1, "peers": 2}
+
+            # A reload: the patient's page asks for a fresh token and gets the same call back.
+            patient.reload()
+            patient.wait_for_function("() => window.consultaPeer !== undefined")
+            stats = video_received(patient)
+            assert stats["dtls"] == "connected" and stats["frames"] > 10, stats
+            assert httpx.get(web + "/media/healthz").json()["peers"] == 2  # the old peer was replaced
         finally:
             chromium.close()
             pro_http.close()
