@@ -65,3 +65,21 @@ def test_the_access_log_is_append_only(world: Seeded) -> None:
             pytest.raises(psycopg.errors.RaiseException, match="append-only"),
         ):
             conn.execute(statement)
+
+
+async def test_no_health_data_leaves_unrecorded(world: Seeded) -> None:
+    """If the access log cannot be written, the answer is a 503 without the data, not an unrecorded read."""
+    w = world.world
+    url = f"/pro/appointments/{w.patient_a.appointment_id}"
+    client = world.clients[w.practitioner_x.name]
+    assert "Aubert" in (await client.get(url)).text
+    with world.world_services.reads.pool.connection() as conn:
+        conn.execute("ALTER TABLE audit.access_log RENAME TO access_log_away")
+    try:
+        answer = await client.get(url)
+        public = await world.clients["anonymous"].get("/")
+    finally:
+        with world.world_services.reads.pool.connection() as conn:
+            conn.execute("ALTER TABLE audit.access_log_away RENAME TO access_log")
+    assert answer.status_code == 503 and "Aubert" not in answer.text
+    assert public.status_code == 200, "pages that read no health data do not need the log"
