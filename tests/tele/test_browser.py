@@ -140,6 +140,13 @@ def test_patient_joins_by_code_waits_is_admitted_and_receives_video(
             patient.get_by_role("button", name="Aller en salle d'attente").click()
             assert patient.url.endswith("/tele/waiting")
 
+            # The self-test: the patient's own picture comes back through the media service.
+            selftest = patient.context.new_page()
+            selftest.goto(web + "/tele/selftest")
+            echoed = video_received(selftest)
+            assert echoed["dtls"] == "connected" and echoed["frames"] > 10, echoed
+            selftest.close()
+
             # The practitioner's page updates by itself: no reload.
             waiting = dashboard.locator('tr[data-status="waiting"]')
             waiting.wait_for(timeout=10_000)
