@@ -11,6 +11,7 @@ import httpx
 import pytest
 import websockets
 
+from consulta.media.config import MediaConfig
 from consulta.media.tokens import issue_token
 from tests.tele.conftest import ORIGIN, MediaServer
 from tests.tele.media_client import NumberedVideo, Participant
@@ -152,3 +153,26 @@ async def test_wrong_origin_bad_offers_and_floods_are_refused_and_the_service_li
         await socket.send("{not json")
         assert json.loads(await socket.recv())["error"] == "unexpected message"
     assert await until(lambda: health(media) == {"status": "ok", "rooms": 0, "peers": 0})
+
+
+async def test_shutdown_closes_every_peer_and_socket() -> None:
+    from tests.tele.conftest import serve_media
+
+    running, server, thread = serve_media(MediaConfig(key=b"shutdown-key", allowed_origins=(ORIGIN,)))
+    room = str(uuid.uuid4())
+    patient, doctor = Participant(running.url, ORIGIN), Participant(running.url, ORIGIN)
+    try:
+        await patient.join(token(running, room, "p-1", "patient"))
+        await doctor.join(token(running, room, "d-1", "practitioner"))
+        assert await until(lambda: patient.frames >= 3 and doctor.frames >= 3)
+        server.should_exit = True
+        await asyncio.to_thread(thread.join, 15)
+        assert not thread.is_alive()
+        assert await until(
+            lambda: patient.socket.state.name == "CLOSED" and doctor.socket.state.name == "CLOSED"
+        )
+        service = running.app.state.media  # type: ignore[attr-defined]
+        assert service.stats() == {"rooms": 0, "peers": 0}
+    finally:
+        await patient.close()
+        await doctor.close()
