@@ -64,7 +64,7 @@ def open_consultation(request: AnyRequest, data: Annotated[OpenForm, Form]) -> T
     )
     services.wait_for(invitation.position, ("waiting_room",))
     link = f"{services.settings.base_url}/tele/invite/{invitation.link_token}"
-    send = BackgroundTask(deliver_invitation, services, invitation, link)
+    send = BackgroundTask(deliver_invitation, services, invitation, link, now_of(request))
     template = page(
         "pro_tele_opened.html.j2",
         code=invitation.code,

@@ -4,18 +4,20 @@ The invitation's secrets (the link and the access code) are never recorded in
 events, so the due-row pipeline of the notifications issue (which rebuilds
 messages from events) cannot compose this message later: it is sent here,
 right after `open_consultation`, by e-mail through `consulta.workers.email`
-(SMTP, or the dev inbox in `consulta dev`). When the notifications pipeline
-gains an API for immediate messages with secrets (an outbox row written
-here, e-mail and SMS), replace the body of `deliver_invitation` with a call
-to it; callers do not change. SMS is not sent yet.
+and by SMS through `consulta.workers.sms` (the gateway, or the dev inbox in
+`consulta dev`). When the notifications pipeline gains an API for immediate
+messages with secrets (an outbox row written here, with retries), replace the
+body of `deliver_invitation` with a call to it; callers do not change.
 The practitioner's page also shows the code and link once, to read out on the phone.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
+from consulta.projections.notification_policy import quiet_until
 from consulta.teleconsultation import Invitation
 
 log = logging.getLogger(__name__)
@@ -36,22 +38,40 @@ def invitation_text(invitation: Invitation, link: str, join_url: str) -> str:
     return TEXT.format(link=link, join=join_url, code=invitation.code)
 
 
-def deliver_invitation(services: Any, invitation: Invitation, link: str) -> bool:
-    """Send the invitation to the account that manages the patient's profile; False when it could not."""
+def sms_text(invitation: Invitation, join_url: str) -> str:
+    """No health information: a code and where to type it."""
+    return f"Consulta: code {invitation.code} - {join_url}"
+
+
+def deliver_invitation(services: Any, invitation: Invitation, link: str, now: datetime) -> dict[str, bool]:
+    """E-mail (link and code) to the account managing the profile, SMS (code only) to the profile's phone.
+
+    No SMS in the quiet hours (21:00-08:00 in the practice's zone): the e-mail and
+    the code on the practitioner's page remain. Returns what was sent.
+    """
     app, settings = services.app, services.settings
+    sent = {"email": False, "sms": False}
+    join_url = f"{settings.base_url}/join"
     try:
         consultation = app.get_consultation(invitation.consultation_id)
-        manager = app.get_profile(consultation.profile_id).manager_id
-        if manager is None:
-            return False  # a profile without an account: the practitioner reads the code out
-        email = app.get_account(manager).email
-        from consulta.workers.email import email_sender
+        profile = app.get_profile(consultation.profile_id)
+        key = f"tele-invitation/{invitation.consultation_id}"
+        if profile.manager_id is not None:
+            from consulta.workers.email import email_sender
 
-        text = invitation_text(invitation, link, f"{settings.base_url}/join")
-        email_sender(settings).send(
-            email, SUBJECT, text, None, f"tele-invitation/{invitation.consultation_id}"
-        )
-        return True
-    except Exception:  # the page already showed the code: a failed e-mail must not fail the request
-        log.warning("teleconsultation invitation not sent", exc_info=True)
-        return False
+            email = app.get_account(profile.manager_id).email
+            text = invitation_text(invitation, link, join_url)
+            email_sender(settings).send(email, SUBJECT, text, None, key)
+            sent["email"] = True
+        phone = getattr(profile, "phone", "")
+        zone = app.get_practitioner(consultation.practitioner_id).rules.policy.timezone
+        if phone and quiet_until(now, zone) is None:
+            from consulta.workers.sms import sms_sender
+
+            sender = sms_sender(settings)
+            if sender is not None:
+                sender.send(phone, sms_text(invitation, join_url), key + "/sms")
+                sent["sms"] = True
+    except Exception:  # the page already showed the code: a failed message must not fail the request
+        log.warning("teleconsultation invitation not sent in full", exc_info=True)
+    return sent
