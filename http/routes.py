@@ -16,6 +16,8 @@ def route_handlers() -> list[Any]:
     from consulta.http.pages_inbox import HANDLERS as DEV_INBOX  # dev and test only (404 elsewhere)
 
     handlers += DEV_INBOX
+    for page in handlers:  # HTML pages are not part of the JSON API's description (/schema/openapi.json)
+        page.include_in_schema = False
     from consulta.http.api import api_handlers
 
     handlers += api_handlers()
