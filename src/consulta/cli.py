@@ -331,6 +331,37 @@ def practitioner_add(
     click.echo(f"Practitioner {outcome.id} added; they log in with {email.strip().lower()}.")
 
 
+@main.group()
+def secretary() -> None:
+    """Manage tele-secretariat accounts (practitioners grant them access from their pages)."""
+
+
+@secretary.command("add")
+@click.option("--email", required=True)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="CONSULTA_SECRETARY_PASSWORD",
+    help="Asked for when not given (or read from CONSULTA_SECRETARY_PASSWORD).",
+)
+def secretary_add(email: str, password: str) -> None:
+    """Create a secretariat account; it sets up its authenticator app at its first login."""
+    from consulta.aggregates.errors import DomainError
+    from consulta.application import Consulta
+
+    settings = load_settings()
+    app = Consulta(env={**settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "1"})
+    try:
+        outcome = app.add_secretary(email, password, SystemClock().now())
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        app.close()
+    click.echo(f"Secretariat account {outcome.id} added; practitioners grant it access at /pro/secretaries.")
+
+
 @main.command()
 @click.argument("name", type=click.Choice(projection_names()))
 @click.option("--batch", default=1000, show_default=True, help="Events applied per statement batch.")

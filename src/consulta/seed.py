@@ -186,13 +186,18 @@ DEMO_BOOKINGS = [
 ]
 
 
+SECRETARY = {"email": "secretariat@demo.consulta.example", "who": "Secrétariat Téléaccueil"}
+DEMO_CHILD = {"first": "Zoé", "last": "Durand", "birth": date(2016, 9, 12)}  # in the first patient's family
+
+
 def demo_logins() -> list[DemoLogin]:
     practitioners = [
         DemoLogin("practitioner", p["email"], f"{p['name']}, {p['specialty']}, {p['city']}")
         for p in PRACTITIONERS
     ]
     patients = [DemoLogin("patient", p["email"], f"{p['first']} {p['last']}") for p in PATIENTS]
-    return practitioners + patients
+    secretary = [DemoLogin("secretary", SECRETARY["email"], SECRETARY["who"])]
+    return practitioners + patients + secretary
 
 
 def has_practitioners(app: Consulta) -> bool:
@@ -224,6 +229,7 @@ def seed(app: Consulta, now: datetime) -> int | None:
     except EmailTakenError:  # another process seeded at the same moment
         return None
     position = max(p for _, _, p in agendas + patients)
+    position = max(position, _add_secretary_and_family(app, agendas, patients, now))
     # A few bookings so that agendas and "my appointments" are not empty.
     for practitioner_index, patient_index, motif, mode, days_ahead in DEMO_BOOKINGS:
         practitioner_id = agendas[practitioner_index][0]
@@ -286,3 +292,13 @@ def _book_first_free(
             except DomainError:
                 continue
     return 0
+
+
+def _add_secretary_and_family(app: Consulta, agendas: list[Any], patients: list[Any], now: datetime) -> int:
+    """A secretariat granted by the first two practitioners, and a child in the first patient's family."""
+    position = app.add_secretary(SECRETARY["email"], DEMO_PASSWORD, now).position
+    for _, staff, _ in agendas[:2]:
+        position = max(position, app.grant_secretary(staff, SECRETARY["email"], now).position)
+    parent = patients[0][0]
+    child = DEMO_CHILD
+    return max(position, app.add_profile(parent, child["first"], child["last"], child["birth"], now).position)
