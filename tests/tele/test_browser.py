@@ -165,6 +165,14 @@ def test_patient_joins_by_code_waits_is_admitted_and_receives_video(
             assert practitioner_stats["dtls"] == "connected", practitioner_stats
             assert httpx.get(web + "/media/healthz").json() == {"status": "ok", "rooms": 1, "peers": 2}
 
+            # Text chat over the data channel, both ways.
+            patient.get_by_label("Texte du message").fill("Bonjour docteur")
+            patient.get_by_role("button", name="Envoyer").click()
+            dashboard.locator("#chat-log li", has_text="Bonjour docteur").wait_for(timeout=10_000)
+            dashboard.get_by_label("Texte du message").fill("Bonjour, je vous vois")
+            dashboard.get_by_role("button", name="Envoyer").click()
+            patient.locator("#chat-log li", has_text="Bonjour, je vous vois").wait_for(timeout=10_000)
+
             # A reload: the patient's page asks for a fresh token and gets the same call back.
             patient.reload()
             patient.wait_for_function("() => window.consultaPeer !== undefined")
