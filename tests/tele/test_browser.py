@@ -14,12 +14,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 
 from consulta.media.config import MediaConfig
 from consulta.media.server import attach_media
+from consulta.projections.waiting_room import WaitingRoomQueries
 from consulta.services import Services
 from consulta.settings import Settings
 from tests.accounts.principals import totp_code
@@ -93,6 +95,12 @@ def practitioner_session(origin: str, email: str) -> httpx.Client:
     return client
 
 
+def opened_id(url: str) -> str:
+    found = re.search(r"/pro/tele/([0-9a-f-]+)/call$", url)
+    assert found, url
+    return found.group(1)
+
+
 def video_received(page: Any, seconds: float = 45) -> dict[str, Any]:
     """The page's getStats() once DTLS is connected and more than 10 video frames were decoded (or at the deadline)."""
     deadline, stats = time.monotonic() + seconds, {}
@@ -155,6 +163,7 @@ def test_patient_joins_by_code_waits_is_admitted_and_receives_video(
             )
             waiting.get_by_role("button", name="Faire entrer").click()
             dashboard.wait_for_url(re.compile(r"/pro/tele/[0-9a-f-]+/call$"))
+            dashboard_url = dashboard.url
 
             patient.wait_for_url(
                 re.compile(r"/tele/call$"), timeout=10_000
@@ -179,6 +188,15 @@ def test_patient_joins_by_code_waits_is_admitted_and_receives_video(
             stats = video_received(patient)
             assert stats["dtls"] == "connected" and stats["frames"] > 10, stats
             assert httpx.get(web + "/media/healthz").json()["peers"] == 2  # the old peer was replaced
+
+            # The practitioner ends it: the patient's page follows; the read model has the story's durations.
+            dashboard.get_by_role("button", name="Terminer : consultation effectuée").click()
+            dashboard.wait_for_url(re.compile(r"/pro/tele$"))
+            patient.wait_for_url(re.compile(r"/tele/ended$"), timeout=10_000)
+            consultation_id = UUID(opened_id(dashboard_url))
+            row = WaitingRoomQueries(services.reads).one(consultation_id)
+            assert row is not None and row["outcome"] == "honoured" and row["patient_joins"] == 2
+            assert row["wait_seconds"] >= 0 and row["call_seconds"] > 0
         finally:
             chromium.close()
             pro_http.close()
