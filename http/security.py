@@ -22,7 +22,13 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
 
-from consulta.http.auth import session_expired, session_touched
+from consulta.http.auth import (
+    ABSOLUTE_SECONDS,
+    SESSION_ACTOR,
+    SESSION_LOGIN_AT,
+    session_expired,
+    session_touched,
+)
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -65,8 +71,29 @@ class SessionTimeoutMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            _enforce_timeouts(scope)
+            _enforce_timeouts(scope, await _ended_at(scope))
         await self.app(scope, receive, send)
+
+
+def _ended_key(account_id: Any) -> str:
+    return f"sessions-ended:{account_id}"
+
+
+async def end_all_sessions(app: Any, account_id: Any, now: float) -> None:
+    """Every session of this account that began before `now` ends at its next request (password reset,
+    hand-over, a stolen device): call it from the command's handler. Kept for the longest session's life."""
+    store = app.stores.get("sessions")
+    await store.set(_ended_key(account_id), str(now).encode(), expires_in=ABSOLUTE_SECONDS["patient"] + 3600)
+
+
+async def _ended_at(scope: Scope) -> float | None:
+    """When this session's account last had all its sessions ended, if ever (one store read)."""
+    session = scope.get("session")
+    actor = session.get(SESSION_ACTOR) if isinstance(session, dict) else None
+    if not isinstance(actor, dict) or not actor.get("account_id"):
+        return None
+    raw = await scope["app"].stores.get("sessions").get(_ended_key(actor["account_id"]))
+    return float(raw) if raw else None
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
@@ -81,14 +108,16 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         headers["pragma"] = "no-cache"
 
 
-def _enforce_timeouts(scope: Scope) -> None:
-    """End a session past its idle or absolute timeout; otherwise note this request as its last activity."""
+def _enforce_timeouts(scope: Scope, ended_at: float | None = None) -> None:
+    """End a session past its idle or absolute timeout, or begun before `ended_at`; else note this request."""
     session = scope.get("session")
     if not isinstance(session, dict) or not session:
         return
     app = scope["app"]
     now = app.state.services.clock.now().timestamp()
-    if session_expired(session, now, app.state.settings):
+    login_at = session.get(SESSION_LOGIN_AT)
+    ended = ended_at is not None and (not isinstance(login_at, int | float) or login_at <= ended_at)
+    if ended or session_expired(session, now, app.state.settings):
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
         connection.cookies.pop(_cookie_key(app), None)  # anything stored later gets a fresh id
         connection.clear_session()

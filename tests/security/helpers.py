@@ -30,10 +30,11 @@ def on_clock(services: Services, at: datetime) -> tuple[Services, FixedClock]:
 
 @asynccontextmanager
 async def client_for(
-    settings: Settings, services: Services, *, secure: bool = False
+    settings: Settings, services: Services, *, secure: bool = False, app: Any = None
 ) -> AsyncIterator[AsyncTestClient[Any]]:
+    """A browser-like client; pass `app` to share one application (one session store) between clients."""
     base = "https://127.0.0.1" if secure else "http://127.0.0.1"
-    async with AsyncTestClient(create_app(settings, services), base_url=base) as client:
+    async with AsyncTestClient(app or create_app(settings, services), base_url=base) as client:
         await client.get("/")  # sets the CSRF cookie
         yield client
 

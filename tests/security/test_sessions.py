@@ -97,3 +97,25 @@ async def test_staff_sessions_are_shorter(settings: Settings, services) -> None:
             assert (await client.get("/pro/agenda")).status_code == 200
         clock.advance(minutes=10)
         assert (await client.get("/pro/agenda", follow_redirects=False)).status_code != 200, "past 8 hours"
+
+
+async def test_ending_all_sessions_of_an_account_logs_out_every_device(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
+    from consulta.http.security import end_all_sessions
+
+    timed, clock = on_clock(services, datetime(2031, 3, 3, 8, 0, tzinfo=UTC))
+    actor, _, email = make_patient(services.app, services.clock.now())
+    _, _, other_email = make_patient(services.app, services.clock.now())
+    async with client_for(settings, timed) as phone:
+        app = phone.app  # one application, one session store, as every process shares Redis
+        async with client_for(settings, timed, app=app) as laptop, client_for(settings, timed, app=app) as someone_else:
+            for client, who in ((phone, email), (laptop, email), (someone_else, other_email)):
+                await log_in(client, who)
+                assert (await client.get("/my/appointments")).status_code == 200
+            clock.advance(seconds=1)
+            await end_all_sessions(app, actor.account_id, clock.now().timestamp())
+            for client in (phone, laptop):
+                assert (await client.get("/my/appointments", follow_redirects=False)).status_code == 303
+            assert (await someone_else.get("/my/appointments")).status_code == 200, "other accounts stay"
+            clock.advance(seconds=1)
+            await log_in(laptop, email)
+            assert (await laptop.get("/my/appointments")).status_code == 200, "a later login works"
