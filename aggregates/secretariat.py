@@ -61,7 +61,9 @@ class PractitionerMessage(Aggregate):
         TOPIC = "consulta.PractitionerMessage.Created"
 
     @classmethod
-    def leave(cls, practitioner_id: UUID, by: UUID, text: str, profile_id: UUID | None) -> PractitionerMessage:
+    def leave(
+        cls, practitioner_id: UUID, by: UUID, text: str, profile_id: UUID | None
+    ) -> PractitionerMessage:
         text = text.strip()
         if not text or len(text) > 2000:
             raise InvalidInputError("a message has 1 to 2000 characters")

@@ -83,7 +83,7 @@ def page_actor(request: Request[Any, Any, Any]) -> Actor | None:
     request): a grant revoked mid-session leaves them no agenda at once.
     """
     if "consulta_actor" in request.scope:
-        return request.scope["consulta_actor"]  # type: ignore[no-any-return]
+        return request.scope["consulta_actor"]  # type: ignore[typeddict-item,no-any-return]
     session = request.scope.get("session")
     if not isinstance(session, dict):  # none, or cleared (logout) earlier in this request
         session = {}

@@ -6,17 +6,17 @@ from typing import Any
 
 from consulta.http import (
     pages_account,
+    pages_booking,
+    pages_family,
     pages_identity,
     pages_identity_account,
     pages_identity_pro,
-    pages_family,
-    pages_secretary,
-    pages_secretary_pro,
-    pages_booking,
     pages_patient,
     pages_pro,
     pages_pro_manage,
     pages_public,
+    pages_secretary,
+    pages_secretary_pro,
     pages_tele,
     pages_tele_pro,
 )

@@ -56,7 +56,9 @@ class ClaimRegisterForm(msgspec.Struct):
     password: str
 
 
-def _family_page(request: AnyRequest, actor: Actor, status: int = 200, error: str | None = None, done: str = "") -> Template:
+def _family_page(
+    request: AnyRequest, actor: Actor, status: int = 200, error: str | None = None, done: str = ""
+) -> Template:
     services = services_of(request)
     own = services.app.get_account(actor.account_id).profile_id
     today = now_of(request).date()
@@ -83,7 +85,9 @@ def add(request: AnyRequest, data: Annotated[ProfileForm, Form]) -> Template | R
     services = services_of(request)
     try:
         born = date.fromisoformat(data.birth_date[:10])
-        outcome = services.app.add_profile(actor, data.first_name[:100], data.last_name[:100], born, now_of(request))
+        outcome = services.app.add_profile(
+            actor, data.first_name[:100], data.last_name[:100], born, now_of(request)
+        )
     except (ValueError, InvalidInputError):
         message = translate(request, "Enter a first and last name and a past birth date.")
         return _family_page(request, actor, 422, message)
@@ -92,7 +96,9 @@ def add(request: AnyRequest, data: Annotated[ProfileForm, Form]) -> Template | R
 
 
 @post("/family/profiles/{profile_id:uuid}/hand-over", sync_to_thread=True, name="family_hand_over")
-def hand_over(request: AnyRequest, profile_id: FromPath[UUID], data: Annotated[InviteForm, Form]) -> Template | Redirect:
+def hand_over(
+    request: AnyRequest, profile_id: FromPath[UUID], data: Annotated[InviteForm, Form]
+) -> Template | Redirect:
     """E-mail a one-time link: whoever opens it and takes the profile becomes its manager."""
     actor = patient_of(request)
     if actor is None:
@@ -104,7 +110,9 @@ def hand_over(request: AnyRequest, profile_id: FromPath[UUID], data: Annotated[I
             raise InvalidInputError("e-mail required")
         token, _ = app.invite_to_take_over(actor, profile_id, now_of(request))  # 404 unless I manage it
     except InvalidInputError:
-        message = translate(request, "A profile is handed over from the age of 15, to a valid e-mail address.")
+        message = translate(
+            request, "A profile is handed over from the age of 15, to a valid e-mail address."
+        )
         return _family_page(request, actor, 422, message)
     sent = send(request, "claim_profile", email, path=f"/family/claim/{token}")
     return see_other("/family?done=" + ("invited" if sent else "not-sent"))
@@ -137,11 +145,15 @@ def take(request: AnyRequest, token: FromPath[str]) -> Template | Redirect:
 
 
 @post("/family/claim/{token:str}/register", sync_to_thread=True, name="family_claim_register")
-def register_and_take(request: AnyRequest, token: FromPath[str], data: Annotated[ClaimRegisterForm, Form]) -> Template | Redirect:
+def register_and_take(
+    request: AnyRequest, token: FromPath[str], data: Annotated[ClaimRegisterForm, Form]
+) -> Template | Redirect:
     """A first account, whose own profile is the one handed over."""
     services = services_of(request)
     try:
-        outcome = services.app.register_and_claim(token, data.email[:320], data.password[:256], now_of(request))
+        outcome = services.app.register_and_claim(
+            token, data.email[:320], data.password[:256], now_of(request)
+        )
     except EmailTakenError:
         return page("family_claim.html.j2", 409, token=token, actor=None,
                     error=translate(request, "An account already uses this e-mail. Log in instead."))  # fmt: skip

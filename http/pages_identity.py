@@ -118,7 +118,13 @@ def _pending(request: AnyRequest) -> tuple[dict[str, Any], Account] | None:
     return pending, account
 
 
-def _step_page(request: AnyRequest, pending: dict[str, Any], account: Account, status: int = 200, error: str | None = None) -> Template:
+def _step_page(
+    request: AnyRequest,
+    pending: dict[str, Any],
+    account: Account,
+    status: int = 200,
+    error: str | None = None,
+) -> Template:
     method = services_of(request).app.identity(account.id).second_factor
     secret = pending.get("setup_secret")
     return page(
@@ -264,7 +270,9 @@ def _step_up(request: AnyRequest, actor: Actor, data: CodeForm) -> tuple[Templat
             services_of(request).wait_for(outcome.position, ("accounts",))
             method = "totp"
         elif identity.second_factor == "email":
-            app.verify_email_code(actor.account_id, str(session_value(request, EMAIL_CHALLENGE)), data.code[:20], now)
+            app.verify_email_code(
+                actor.account_id, str(session_value(request, EMAIL_CHALLENGE)), data.code[:20], now
+            )
             method = "email"
         else:
             app.verify_totp(actor.account_id, data.code[:20], now)
@@ -302,4 +310,11 @@ def enable_email_codes(request: AnyRequest) -> Redirect:
     return see_other("/account/second-factor?next=/account")
 
 
-HANDLERS = [enable_email_codes, second_step, second_step_submit, second_factor_page, second_factor_send, second_factor_submit]
+HANDLERS = [
+    enable_email_codes,
+    second_step,
+    second_step_submit,
+    second_factor_page,
+    second_factor_send,
+    second_factor_submit,
+]

@@ -86,7 +86,12 @@ def confirm(request: AnyRequest, token: FromPath[str]) -> Template | Redirect:
     try:
         outcome = services.app.confirm_email(token, now_of(request))
     except DomainError:
-        return page("confirm_email.html.j2", 410, token=None, error=translate(request, "This link is no longer valid."))
+        return page(
+            "confirm_email.html.j2",
+            410,
+            token=None,
+            error=translate(request, "This link is no longer valid."),
+        )
     services.wait_for(outcome.position, ("accounts",))
     return page("confirm_email.html.j2", token=None, error=None, confirmed=True)
 
@@ -123,19 +128,31 @@ def reset_page(request: AnyRequest, token: FromPath[str]) -> Template:
     try:
         services_of(request).app.token(token, "reset_password", now_of(request))
     except DomainError:
-        return page("password_reset.html.j2", 410, token=None, error=translate(request, "This link is no longer valid."))
+        return page(
+            "password_reset.html.j2",
+            410,
+            token=None,
+            error=translate(request, "This link is no longer valid."),
+        )
     return page("password_reset.html.j2", token=token, error=None)
 
 
 @post("/password/reset/{token:str}/done", sync_to_thread=True, name="password_reset_submit")
-def reset(request: AnyRequest, token: FromPath[str], data: Annotated[PasswordForm, Form]) -> Template | Redirect:
+def reset(
+    request: AnyRequest, token: FromPath[str], data: Annotated[PasswordForm, Form]
+) -> Template | Redirect:
     try:
         services_of(request).app.reset_password(token, data.password[:256], now_of(request))
     except InvalidInputError:
         message = translate(request, "A password has 10 to 256 characters.")
         return page("password_reset.html.j2", 422, token=token, error=message)
     except DomainError:
-        return page("password_reset.html.j2", 410, token=None, error=translate(request, "This link is no longer valid."))
+        return page(
+            "password_reset.html.j2",
+            410,
+            token=None,
+            error=translate(request, "This link is no longer valid."),
+        )
     request.clear_session()  # whoever was logged in here logs in again with the new password
     return see_other("/login?reset=1")
 

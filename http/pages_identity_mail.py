@@ -18,7 +18,6 @@ from consulta.workers.email import EmailError, EmailSender, email_sender
 log = logging.getLogger("consulta.http.mail")
 
 
-
 def _(text: str) -> str:
     """Marks a message for the catalogues; `send` translates it into the reader's language."""
     return text
@@ -38,7 +37,9 @@ MESSAGES = {
     ),
     "email_code": (
         _("Your Consulta code"),
-        _("Your code: %(code)s\n\nIt is valid for 10 minutes. If you did not try to log in, change your password."),
+        _(
+            "Your code: %(code)s\n\nIt is valid for 10 minutes. If you did not try to log in, change your password."
+        ),
     ),
     "claim_profile": (
         _("Your Consulta profile is waiting for you"),

@@ -55,7 +55,9 @@ def save_profile(request: AnyRequest, data: Annotated[ProfileForm, Form]) -> Tem
     try:
         outcome = services.app.describe_practitioner(actor, actor.practitioner_id, details)  # type: ignore[arg-type]
     except DomainError:
-        message = translate(request, "Check the fields: an RPPS number has 11 digits, languages are two-letter codes.")
+        message = translate(
+            request, "Check the fields: an RPPS number has 11 digits, languages are two-letter codes."
+        )
         form = {**details, "languages": data.languages[:100]}
         return page("pro_profile.html.j2", 422, form=form, error=message, done="")
     services.wait_for(outcome.position, ("practitioner_directory", "practitioner_details"))

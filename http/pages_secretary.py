@@ -75,12 +75,18 @@ def reachable_profile(request: AnyRequest, actor: Actor, profile_id: UUID) -> di
     """A patient of the agenda (an appointment, or created by the practice) or just found by a search; else 404."""
     reads = AccountReads(services_of(request).reads)
     found = session_value(request, FOUND) or []
-    if str(profile_id) not in found and not reads.is_patient_of(actor.practitioner_id, profile_id):  # type: ignore[arg-type]
+    if str(profile_id) not in found and not reads.is_patient_of(agenda(actor), profile_id):
         raise NotFoundException("No such patient.")
     person = reads.profile_card(profile_id)
     if person is None:
         raise NotFoundException("No such patient.")
     return person
+
+
+def agenda(actor: Actor) -> UUID:
+    """The agenda a working secretary is on (working_secretary made sure there is one)."""
+    assert actor.practitioner_id is not None
+    return actor.practitioner_id
 
 
 def working_secretary(request: AnyRequest) -> Actor:
@@ -106,15 +112,20 @@ def home(request: AnyRequest) -> Template | Redirect:
 def choose_agenda(request: AnyRequest, data: Annotated[AgendaChoice, Form]) -> Redirect:
     actor = secretary_of(request)
     practitioner_id = parse_uuid(data.practitioner_id, "practitioner")
-    working = services_of(request).app.secretary_actor(actor.account_id, practitioner_id)  # 404 unless granted
+    working = services_of(request).app.secretary_actor(
+        actor.account_id, practitioner_id
+    )  # 404 unless granted
     update_session(request, **{SESSION_ACTOR: actor_to_session(working)})
-    request.scope.pop("consulta_actor", None)  # type: ignore[misc]
+    request.scope.pop("consulta_actor", None)  # type: ignore[misc,typeddict-item]
     return see_other("/pro/agenda")
 
 
 @get("/sec/patients", sync_to_thread=True, name="sec_patients")
 def patients(
-    request: AnyRequest, name: FromQuery[str] = "", birth_date: FromQuery[str] = "", phone: FromQuery[str] = ""
+    request: AnyRequest,
+    name: FromQuery[str] = "",
+    birth_date: FromQuery[str] = "",
+    phone: FromQuery[str] = "",
 ) -> Template:
     actor = working_secretary(request)
     born = None
@@ -131,7 +142,10 @@ def patients(
         raise bad_input("phone") from None
     name = " ".join(name.split())[:100]
     found = AccountReads(services_of(request).reads).find_patients(
-        actor.practitioner_id, name, born, wanted_phone  # type: ignore[arg-type]
+        agenda(actor),
+        name,
+        born,
+        wanted_phone,
     )
     update_session(request, **{FOUND: [str(p["id"]) for p in found]})
     return page("sec_patients.html.j2", found=found, name=name, birth_date=birth_date[:10],
@@ -142,15 +156,19 @@ def patients(
 def new_patient(request: AnyRequest, data: Annotated[NewPatientForm, Form]) -> Template | Redirect:
     actor = working_secretary(request)
     services = services_of(request)
-    form = {k: str(getattr(data, k))[:100] for k in ("first_name", "last_name", "birth_date", "phone", "email")}
+    form = {
+        k: str(getattr(data, k))[:100] for k in ("first_name", "last_name", "birth_date", "phone", "email")
+    }
     try:
         born = date.fromisoformat(data.birth_date[:10])
         outcome = services.app.create_practice_profile(
-            actor, actor.practitioner_id, data.first_name[:100], data.last_name[:100], born,  # type: ignore[arg-type]
+            actor, agenda(actor), data.first_name[:100], data.last_name[:100], born,
             data.phone[:30], data.email[:320], now_of(request),
         )  # fmt: skip
     except (ValueError, DomainError):
-        message = translate(request, "Check the name, the birth date (a past date), the phone and the e-mail.")
+        message = translate(
+            request, "Check the name, the birth date (a past date), the phone and the e-mail."
+        )
         return page("sec_patients.html.j2", 422, found=[], name="", birth_date="", phone="", searched=False,
                     error=message, form=form)  # fmt: skip
     services.wait_for(outcome.position, ("profiles", "secretaries"))
@@ -172,7 +190,9 @@ def book_for(
         services_of(request).reads.free_slots(card, chosen, now, now + timedelta(days=21), now, staff=True, limit=40)
         if chosen else []
     )  # fmt: skip
-    return page("sec_book.html.j2", card=card, person=person, motif_id=chosen, slots=slots, invited=invited[:3])
+    return page(
+        "sec_book.html.j2", card=card, person=person, motif_id=chosen, slots=slots, invited=invited[:3]
+    )
 
 
 @get("/sec/message", sync_to_thread=True, name="sec_message")
@@ -190,7 +210,11 @@ def leave_message(request: AnyRequest, data: Annotated[MessageForm, Form]) -> Te
         reachable_profile(request, actor, profile_id)
     try:
         outcome = services.app.leave_message(
-            actor, actor.practitioner_id, data.text[:2000], profile_id, now_of(request)  # type: ignore[arg-type]
+            actor,
+            agenda(actor),
+            data.text[:2000],
+            profile_id,
+            now_of(request),
         )
     except DomainError as error:
         if error.code == "not_found":
@@ -208,7 +232,10 @@ def invite(request: AnyRequest, profile_id: FromPath[UUID]) -> Template | Redire
     reachable_profile(request, actor, profile_id)
     try:
         token, email = services_of(request).app.invite_to_claim(
-            actor, actor.practitioner_id, profile_id, now_of(request)  # type: ignore[arg-type]
+            actor,
+            agenda(actor),
+            profile_id,
+            now_of(request),
         )
     except DomainError as error:
         if error.code == "not_found":

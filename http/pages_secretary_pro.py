@@ -31,7 +31,9 @@ def practitioner_of(request: AnyRequest) -> Actor:
     return actor
 
 
-def _secretaries_page(request: AnyRequest, actor: Actor, status: int = 200, error: str | None = None, done: str = "") -> Template:
+def _secretaries_page(
+    request: AnyRequest, actor: Actor, status: int = 200, error: str | None = None, done: str = ""
+) -> Template:
     rows = AccountReads(services_of(request).reads).secretaries_of(actor.practitioner_id)  # type: ignore[arg-type]
     return page("pro_secretaries.html.j2", status, secretaries=rows, error=error, done=done)
 
@@ -48,9 +50,13 @@ def grant(request: AnyRequest, data: Annotated[GrantForm, Form]) -> Template | R
     try:
         outcome = services.app.grant_secretary(actor, data.email[:320], now_of(request))
     except NotFoundError:
-        return _secretaries_page(request, actor, 404, translate(request, "No secretariat account uses this e-mail."))
+        return _secretaries_page(
+            request, actor, 404, translate(request, "No secretariat account uses this e-mail.")
+        )
     except DomainError:
-        return _secretaries_page(request, actor, 422, translate(request, "No secretariat account uses this e-mail."))
+        return _secretaries_page(
+            request, actor, 422, translate(request, "No secretariat account uses this e-mail.")
+        )
     services.wait_for(outcome.position, ("secretaries",))
     return see_other("/pro/secretaries?done=granted")
 

@@ -39,7 +39,9 @@ def page_second_factor(connection: ASGIConnection[Any, Any, Any, Any]) -> str | 
     return str(value) if value in ("totp", "email") else None
 
 
-async def require_second_factor(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def require_second_factor(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     """Guard for handlers that read health data (appointment details, later documents and reports).
 
     Pages: `@get(..., guards=[require_second_factor], opt=STAFF)` for staff pages; a visitor, or a
@@ -61,7 +63,9 @@ async def require_second_factor(connection: ASGIConnection[Any, Any, Any, Any], 
         raise SecondFactorRequired()
 
 
-async def note_second_factor(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def note_second_factor(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     """Guard that never refuses: records in `connection.state.second_factor` whether one passed.
 
     For lists that show health data only with a second factor and hide it otherwise.
@@ -81,7 +85,9 @@ def second_factor_handler(request: Request[Any, Any, Any], error: SecondFactorRe
     from consulta.http.pages_common import see_other
 
     if request.url.path.startswith("/api/"):
-        return problem(403, "A second factor is required: log in again with your code.", "second_factor_required")
+        return problem(
+            403, "A second factor is required: log in again with your code.", "second_factor_required"
+        )
     query = request.scope.get("query_string", b"").decode("latin-1")
     here = request.url.path + (f"?{query}" if query else "")
     if request.method != "GET":

@@ -31,7 +31,9 @@ class AccountReads:
             key = (self.reads.schema, statement)
             query = _RENDERED.get(key)
             if query is None:
-                names = {n: sql.Identifier(self.reads.schema, n) for n in TABLES if "{" + n + "}" in statement}
+                names = {
+                    n: sql.Identifier(self.reads.schema, n) for n in TABLES if "{" + n + "}" in statement
+                }
                 query = _RENDERED[key] = sql.SQL(statement).format(**names).as_string(conn)
             return conn.cursor(row_factory=dict_row).execute(query, params).fetchall()
 
@@ -70,7 +72,12 @@ class AccountReads:
         )
 
     def find_patients(
-        self, practitioner_id: UUID, name: str = "", birth_date: date | None = None, phone: str = "", limit: int = 30
+        self,
+        practitioner_id: UUID,
+        name: str = "",
+        birth_date: date | None = None,
+        phone: str = "",
+        limit: int = 30,
     ) -> list[dict[str, Any]]:
         """By name (among the practitioner's patients and the profiles the practice created), by exact
         last name and birth date, or by exact phone number (anyone)."""
@@ -90,8 +97,14 @@ class AccountReads:
             "                  AND a.profile_id = p.id) OR EXISTS (SELECT 1 FROM {practice_profiles} pp"
             "                  WHERE pp.practitioner_id = %(pr)s AND pp.profile_id = p.id)))"
             " ORDER BY lower(p.last_name), lower(p.first_name), p.id LIMIT %(limit)s",
-            {"phone": phone, "birth": birth_date, "name": name, "nl": f"%{_like_escape(name)}%",
-             "pr": practitioner_id, "limit": limit},  # fmt: skip
+            {
+                "phone": phone,
+                "birth": birth_date,
+                "name": name,
+                "nl": f"%{_like_escape(name)}%",
+                "pr": practitioner_id,
+                "limit": limit,
+            },
         )
 
     def is_patient_of(self, practitioner_id: UUID, profile_id: UUID) -> bool:

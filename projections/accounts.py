@@ -52,12 +52,16 @@ class Accounts(Projection):
     @process.register
     def _(self, event: Identity.Opened, cur: psycopg.Cursor[Any]) -> None:
         self.execute(
-            cur, "UPDATE {accounts} SET identity_id = %s WHERE id = %s", (event.originator_id, event.account_id)
+            cur,
+            "UPDATE {accounts} SET identity_id = %s WHERE id = %s",
+            (event.originator_id, event.account_id),
         )
 
     @process.register
     def _(self, event: Identity.EmailConfirmed, cur: psycopg.Cursor[Any]) -> None:
-        self.execute(cur, "UPDATE {accounts} SET email_confirmed = true WHERE identity_id = %s", (event.originator_id,))
+        self.execute(
+            cur, "UPDATE {accounts} SET email_confirmed = true WHERE identity_id = %s", (event.originator_id,)
+        )
 
     @process.register
     def _(self, event: Identity.TotpEnabled, cur: psycopg.Cursor[Any]) -> None:
@@ -68,11 +72,15 @@ class Accounts(Projection):
     @process.register
     def _(self, event: Identity.EmailCodesEnabled, cur: psycopg.Cursor[Any]) -> None:
         self.execute(
-            cur, "UPDATE {accounts} SET second_factor = 'email' WHERE identity_id = %s", (event.originator_id,)
+            cur,
+            "UPDATE {accounts} SET second_factor = 'email' WHERE identity_id = %s",
+            (event.originator_id,),
         )
 
     @process.register
     def _(self, event: Identity.LanguageChosen, cur: psycopg.Cursor[Any]) -> None:
         self.execute(
-            cur, "UPDATE {accounts} SET language = %s WHERE identity_id = %s", (event.language, event.originator_id)
+            cur,
+            "UPDATE {accounts} SET language = %s WHERE identity_id = %s",
+            (event.language, event.originator_id),
         )

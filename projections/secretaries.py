@@ -73,13 +73,22 @@ class Secretaries(Projection):
             cur,
             "INSERT INTO {practitioner_messages} (id, practitioner_id, secretary_id, profile_id, text, left_at)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
-            (event.originator_id, event.practitioner_id, event.by, event.profile_id, event.text, event.timestamp),
+            (
+                event.originator_id,
+                event.practitioner_id,
+                event.by,
+                event.profile_id,
+                event.text,
+                event.timestamp,
+            ),
         )
 
     @process.register
     def _(self, event: PractitionerMessage.Done, cur: psycopg.Cursor[Any]) -> None:
         self.execute(
-            cur, "UPDATE {practitioner_messages} SET done_at = %s WHERE id = %s", (event.timestamp, event.originator_id)
+            cur,
+            "UPDATE {practitioner_messages} SET done_at = %s WHERE id = %s",
+            (event.timestamp, event.originator_id),
         )
 
     @process.register

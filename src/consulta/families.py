@@ -25,7 +25,7 @@ from consulta.passwords import hash_password
 
 if TYPE_CHECKING:
     from consulta.application import Actor, Outcome
-    from consulta.application import Consulta as _Base
+    _Base = Any  # the mixin's methods use Consulta's helpers (_save, _get, ...)
 else:
     _Base = object
 
@@ -57,7 +57,9 @@ class FamilyCommands(_Base):
         """A child, a spouse, a parent: a profile the account manages."""
         if actor.role != "patient":
             raise ForbiddenError("profile not found")
-        profile = Profile.create(first_name, last_name, birth_date, actor.account_id, actor.account_id, now.date())
+        profile = Profile.create(
+            first_name, last_name, birth_date, actor.account_id, actor.account_id, now.date()
+        )
         return _outcome(profile.id, self._save(profile))
 
     def invite_to_take_over(self, actor: Actor, profile_id: UUID, now: datetime) -> tuple[str, int]:
@@ -67,7 +69,9 @@ class FamilyCommands(_Base):
         if account.profile_id == profile_id:
             raise InvalidInputError("this is your own profile")
         check_handover_age(profile.birth_date, now.date())
-        return self.issue_token("claim_profile", actor.account_id, now, profile_id=profile_id, by=actor.account_id)
+        return self.issue_token(
+            "claim_profile", actor.account_id, now, profile_id=profile_id, by=actor.account_id
+        )
 
     def claim_profile(self, actor: Actor, token: str, now: datetime) -> Outcome:
         """The invited account takes the profile: the former manager loses it in the same save."""
@@ -99,7 +103,9 @@ class FamilyCommands(_Base):
             raise EmailTakenError("an account already uses this e-mail") from None
         return _outcome(account.id, position)
 
-    def set_contact(self, actor: Actor, profile_id: UUID, phone: str, email: str, practitioner_id: UUID | None = None) -> Outcome:
+    def set_contact(
+        self, actor: Actor, profile_id: UUID, phone: str, email: str, practitioner_id: UUID | None = None
+    ) -> Outcome:
         if actor.role == "patient":
             profile = self.managed_profile(actor, profile_id)
         else:
@@ -129,7 +135,9 @@ class FamilyCommands(_Base):
         profile.register_at_practice(practitioner_id, actor.account_id)
         return _outcome(profile.id, self._save(profile))
 
-    def invite_to_claim(self, actor: Actor, practitioner_id: UUID, profile_id: UUID, now: datetime) -> tuple[str, str]:
+    def invite_to_claim(
+        self, actor: Actor, practitioner_id: UUID, profile_id: UUID, now: datetime
+    ) -> tuple[str, str]:
         """(token, e-mail): a link for the person of a profile nobody manages yet, sent to its e-mail."""
         profile = self._profile_for(actor, profile_id, practitioner_id)
         if profile.manager_id is not None or not getattr(profile, "email", ""):

@@ -24,7 +24,7 @@ from consulta.passwords import hash_password
 
 if TYPE_CHECKING:
     from consulta.application import Actor, Outcome
-    from consulta.application import Consulta as _Base
+    _Base = Any  # the mixin's methods use Consulta's helpers (_save, _get, ...)
 else:
     _Base = object
 
@@ -39,6 +39,7 @@ def _actor(*args: Any, **kwargs: Any) -> Actor:
     from consulta.application import Actor
 
     return Actor(*args, **kwargs)
+
 
 LIFETIMES = {
     "confirm_email": timedelta(days=2),

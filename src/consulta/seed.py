@@ -187,7 +187,7 @@ DEMO_BOOKINGS = [
 
 
 SECRETARY = {"email": "secretariat@demo.consulta.example", "who": "Secrétariat Téléaccueil"}
-DEMO_CHILD = {"first": "Zoé", "last": "Durand", "birth": date(2016, 9, 12)}  # in the first patient's family
+DEMO_CHILD: dict[str, Any] = {"first": "Zoé", "last": "Durand", "birth": date(2016, 9, 12)}  # first patient's family
 
 
 def demo_logins() -> list[DemoLogin]:

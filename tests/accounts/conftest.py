@@ -31,7 +31,9 @@ class Mailbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd handler hook
         with self._lock:
-            self.messages.append(([r.lower() for r in envelope.rcpt_tos], email.message_from_bytes(envelope.content)))
+            self.messages.append(
+                ([r.lower() for r in envelope.rcpt_tos], email.message_from_bytes(envelope.content))
+            )
             self._lock.notify_all()
         return "250 Message accepted for delivery"
 
@@ -52,7 +54,11 @@ class Mailbox:
 
 
 def body_of(message: Message) -> str:
-    part = message.get_payload(decode=True) if not message.is_multipart() else message.get_payload(0).get_payload(decode=True)  # type: ignore[union-attr]
+    part = (
+        message.get_payload(decode=True)
+        if not message.is_multipart()
+        else message.get_payload(0).get_payload(decode=True)
+    )  # type: ignore[union-attr]
     return part.decode()  # type: ignore[union-attr]
 
 

@@ -118,12 +118,33 @@ def build_world(services: Services, now: datetime) -> World:
     b = patient(services, now, "patient B", "Bruno", "Blanc")
     manager = patient(services, now, "manager of A's child", "Marc", "Aubert")
     child = app.add_profile(manager.actor, "Chloé", "Aubert", date(2019, 6, 1), now)  # type: ignore[arg-type]
-    a.appointment_id = app.book(a.actor, x.practitioner_id, "consult", "practice",  # type: ignore[arg-type]
-                                _next_slot(services, x.practitioner_id, now, 0), a.profile_id, now).id  # type: ignore[arg-type]
-    child_appointment = app.book(manager.actor, x.practitioner_id, "consult", "practice",  # type: ignore[arg-type]
-                                 _next_slot(services, x.practitioner_id, now, 3), child.id, now).id  # type: ignore[arg-type]
-    b.appointment_id = app.book(b.actor, y.practitioner_id, "consult", "practice",  # type: ignore[arg-type]
-                                _next_slot(services, y.practitioner_id, now, 0), b.profile_id, now).id  # type: ignore[arg-type]
+    a.appointment_id = app.book(
+        a.actor,
+        x.practitioner_id,
+        "consult",
+        "practice",  # type: ignore[arg-type]
+        _next_slot(services, x.practitioner_id, now, 0),
+        a.profile_id,
+        now,
+    ).id  # type: ignore[arg-type]
+    child_appointment = app.book(
+        manager.actor,
+        x.practitioner_id,
+        "consult",
+        "practice",  # type: ignore[arg-type]
+        _next_slot(services, x.practitioner_id, now, 3),
+        child.id,
+        now,
+    ).id  # type: ignore[arg-type]
+    b.appointment_id = app.book(
+        b.actor,
+        y.practitioner_id,
+        "consult",
+        "practice",  # type: ignore[arg-type]
+        _next_slot(services, y.practitioner_id, now, 0),
+        b.profile_id,
+        now,
+    ).id  # type: ignore[arg-type]
     sec_email = unique_email("secretary")
     secretary_id = app.add_secretary(sec_email, PASSWORD, now).id
     app.grant_secretary(x.actor, sec_email, now)  # type: ignore[arg-type]
@@ -138,7 +159,9 @@ def build_world(services: Services, now: datetime) -> World:
     message = app.leave_message(secretary.actor, x.practitioner_id, "Please call back about the test results.",  # type: ignore[arg-type]
                                 None, now)  # fmt: skip
     assert services.wait_for(app.recorder.max_notification_id() or 0)
-    return World(a, b, manager, x, y, secretary, Principal("anonymous"), child.id, child_appointment, message.id)
+    return World(
+        a, b, manager, x, y, secretary, Principal("anonymous"), child.id, child_appointment, message.id
+    )
 
 
 async def page_login(client: Any, principal: Principal) -> None:
@@ -160,7 +183,11 @@ async def api_login(client: Any, principal: Principal) -> str | None:
         return None
     response = await client.post(
         "/api/v1/auth/login",
-        json={"email": principal.email, "password": principal.password, "code": totp_code(principal.totp_secret)},  # type: ignore[arg-type]
+        json={
+            "email": principal.email,
+            "password": principal.password,
+            "code": totp_code(principal.totp_secret),
+        },  # type: ignore[arg-type]
     )
     assert response.status_code == 200, response.status_code
     return str(response.json()["token"])
@@ -171,4 +198,6 @@ def csrf_token(client: Any) -> str:
 
 
 async def post_form(client: Any, url: str, data: dict[str, Any] | None = None) -> Any:
-    return await client.post(url, data={**(data or {}), "_csrf_token": csrf_token(client)}, follow_redirects=False)
+    return await client.post(
+        url, data={**(data or {}), "_csrf_token": csrf_token(client)}, follow_redirects=False
+    )

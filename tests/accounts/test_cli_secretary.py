@@ -10,7 +10,11 @@ from tests.factories import unique_email
 
 def test_secretary_add(database_url, services) -> None:  # type: ignore[no-untyped-def]
     email = unique_email("Sec")
-    env = {"DATABASE_URL": database_url, "CONSULTA_SECRET_KEY": "", "CONSULTA_SECRETARY_PASSWORD": "a long enough password"}
+    env = {
+        "DATABASE_URL": database_url,
+        "CONSULTA_SECRET_KEY": "",
+        "CONSULTA_SECRETARY_PASSWORD": "a long enough password",
+    }
     result = CliRunner().invoke(main, ["secretary", "add", "--email", email], env=env)
     assert result.exit_code == 0, result.output
     account = services.app.account_by_email(email)

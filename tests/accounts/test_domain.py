@@ -143,13 +143,21 @@ def test_practice_profiles_and_details_are_checked() -> None:
     with pytest.raises(InvalidInputError):
         checked_phone("call me")
     details = checked_practitioner_details(
-        {"name": "Dr A", "specialty": "GP", "city": "Lyon", "rpps": "101 0101 0101", "languages": ["FR", "en"]}
+        {
+            "name": "Dr A",
+            "specialty": "GP",
+            "city": "Lyon",
+            "rpps": "101 0101 0101",
+            "languages": ["FR", "en"],
+        }
     )
     assert details["rpps"] == "10101010101" and details["languages"] == ["en", "fr"]
     for bad in ({"rpps": "123"}, {"languages": ["french"]}, {"name": ""}):
         with pytest.raises(InvalidInputError):
             checked_practitioner_details({"name": "Dr A", "specialty": "GP", "city": "Lyon", **bad})
-    assert age_on(date(2011, 5, 5), date(2026, 5, 4)) == 14 and age_on(date(2011, 5, 4), date(2026, 5, 4)) == 15
+    assert (
+        age_on(date(2011, 5, 5), date(2026, 5, 4)) == 14 and age_on(date(2011, 5, 4), date(2026, 5, 4)) == 15
+    )
 
 
 @settings(max_examples=15, deadline=None)

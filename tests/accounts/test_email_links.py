@@ -14,7 +14,13 @@ from tests.factories import unique_email
 
 
 async def register(client, email: str) -> None:  # type: ignore[no-untyped-def]
-    form = {"email": email, "password": PASSWORD, "first_name": "Inès", "last_name": "Roux", "birth_date": "1990-02-03"}
+    form = {
+        "email": email,
+        "password": PASSWORD,
+        "first_name": "Inès",
+        "last_name": "Roux",
+        "birth_date": "1990-02-03",
+    }
     assert (await post_form(client, "/register", form)).status_code == 303
 
 
@@ -23,7 +29,9 @@ async def test_registration_sends_a_confirmation_link_that_works_once(client, se
     email = unique_email("confirm")
     await register(client, email)
     path = link_in(box.wait_for(email))
-    assert path.startswith("/account/confirm/") and email.split("@")[0] not in path  # no personal data in the link
+    assert (
+        path.startswith("/account/confirm/") and email.split("@")[0] not in path
+    )  # no personal data in the link
     before = head(services)
     assert (await client.get(path)).status_code == 200  # opening the page records nothing
     assert head(services) == before
@@ -62,7 +70,9 @@ async def test_password_reset_by_link(client, services, mailbox) -> None:  # typ
     sent = box.count(email)
     page = await post_form(client, "/password/forgot/send", {"email": email})
     unknown = await post_form(client, "/password/forgot/send", {"email": unique_email("nobody")})
-    assert page.status_code == unknown.status_code == 200 and page.text.count("<p") == unknown.text.count("<p")
+    assert page.status_code == unknown.status_code == 200 and page.text.count("<p") == unknown.text.count(
+        "<p"
+    )
     path = link_in(box.wait_for(email, after=sent))
     assert path.startswith("/password/reset/")
     before = head(services)
@@ -89,7 +99,9 @@ async def test_codes_by_email_as_second_factor(client, services, mailbox) -> Non
     await post_form(client, "/account/second-factor/send", {"next": "/account"})
     code = code_in(box.wait_for(email, after=sent))
     assert (await post_form(client, "/account/second-factor/code", {"code": "000000"})).status_code == 401
-    assert (await post_form(client, "/account/second-factor/code", {"code": code, "next": "/account"})).status_code == 303
+    assert (
+        await post_form(client, "/account/second-factor/code", {"code": code, "next": "/account"})
+    ).status_code == 303
     await post_form(client, "/logout")
     # Next login: the password, then a code by e-mail; an old code is refused.
     sent = box.count(email)

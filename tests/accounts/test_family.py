@@ -28,20 +28,26 @@ async def book_for(client, services, practitioner_id, profile_id) -> UUID:  # ty
     """Hold then confirm a slot for one of my profiles, through the patient pages."""
     page = await client.get(f"/practitioners/{practitioner_id}/slots?motif=consult")
     slot = slot_values(page.text)[0]
-    held = await post_form(client, "/book/hold", {"practitioner_id": str(practitioner_id), "motif_id": "consult", "slot": slot})
+    held = await post_form(
+        client, "/book/hold", {"practitioner_id": str(practitioner_id), "motif_id": "consult", "slot": slot}
+    )
     assert held.status_code == 303, held.status_code
     confirmed = await post_form(client, "/book/confirmation", {"profile_id": str(profile_id)})
     assert confirmed.status_code == 303, confirmed.status_code
     return UUID(re.findall(r"/my/appointments/([0-9a-f-]{36})", confirmed.headers["location"])[0])
 
 
-async def test_a_teenager_takes_their_profile_and_the_parent_loses_it_at_once(mail_settings, services, world, mailbox, now) -> None:  # type: ignore[no-untyped-def]
+async def test_a_teenager_takes_their_profile_and_the_parent_loses_it_at_once(
+    mail_settings, services, world, mailbox, now
+) -> None:  # type: ignore[no-untyped-def]
     box, _ = mailbox
     app = services.app
     parent_actor, _, parent_email = make_patient(app, now, "Hélène", "Garnier")
     parent = await open_client(mail_settings, services)
     try:
-        assert (await post_form(parent, "/login", {"email": parent_email, "password": PASSWORD})).status_code == 303
+        assert (
+            await post_form(parent, "/login", {"email": parent_email, "password": PASSWORD})
+        ).status_code == 303
         added = await post_form(parent, "/family/profiles", {"first_name": "Théo", "last_name": "Garnier",
                                                              "birth_date": date(now.year - 15, 1, 1).isoformat()})  # fmt: skip
         young = await post_form(parent, "/family/profiles", {"first_name": "Lina", "last_name": "Garnier",
@@ -56,10 +62,14 @@ async def test_a_teenager_takes_their_profile_and_the_parent_loses_it_at_once(ma
         assert (event.booked_by, event.profile_id) == (parent_actor.account_id, teen.id)  # booked by X for Y
         # Under 15: no hand-over; nothing recorded.
         before = head(services)
-        refused = await post_form(parent, f"/family/profiles/{child.id}/hand-over", {"email": unique_email("kid")})
+        refused = await post_form(
+            parent, f"/family/profiles/{child.id}/hand-over", {"email": unique_email("kid")}
+        )
         assert refused.status_code == 422 and head(services) == before
         # Someone else's profile looks missing.
-        foreign = await post_form(parent, f"/family/profiles/{world.child_profile_id}/hand-over", {"email": unique_email("x")})
+        foreign = await post_form(
+            parent, f"/family/profiles/{world.child_profile_id}/hand-over", {"email": unique_email("x")}
+        )
         assert foreign.status_code == 404 and head(services) == before
         # The invitation goes by e-mail to the teenager.
         teen_email = unique_email("teen")
@@ -84,7 +94,9 @@ async def test_a_teenager_takes_their_profile_and_the_parent_loses_it_at_once(ma
         listing = await parent.get("/my/appointments")
         assert str(appointment_id) not in listing.text
         assert (await parent.get(f"/my/appointments/{appointment_id}/booked")).status_code == 404
-        assert (await post_form(parent, f"/my/appointments/{appointment_id}/cancel", {"reason": ""})).status_code == 404
+        assert (
+            await post_form(parent, f"/my/appointments/{appointment_id}/cancel", {"reason": ""})
+        ).status_code == 404
         assert (await parent.get(f"/my/appointments/{appointment_id}/reschedule")).status_code == 404
         assert "Théo" not in (await parent.get("/family")).text
         assert head(services) == before
@@ -95,7 +107,9 @@ async def test_a_teenager_takes_their_profile_and_the_parent_loses_it_at_once(ma
         await parent.__aexit__(None, None, None)
 
 
-async def test_a_profile_created_on_the_phone_is_claimed_later(mail_settings, services, world, mailbox) -> None:  # type: ignore[no-untyped-def]
+async def test_a_profile_created_on_the_phone_is_claimed_later(
+    mail_settings, services, world, mailbox
+) -> None:  # type: ignore[no-untyped-def]
     from tests.accounts.principals import page_login
 
     box, _ = mailbox
@@ -129,7 +143,9 @@ async def test_a_secretary_cannot_take_a_claim_link(mail_settings, services, wor
     """Claiming is for patient accounts; a staff session gets the login page, nothing changes."""
     from tests.accounts.principals import page_login
 
-    token, _ = services.app.issue_token("claim_profile", None, services.clock.now(), profile_id=world.child_profile_id)
+    token, _ = services.app.issue_token(
+        "claim_profile", None, services.clock.now(), profile_id=world.child_profile_id
+    )
     client = await open_client(mail_settings, services)
     try:
         await page_login(client, world.secretary_x)

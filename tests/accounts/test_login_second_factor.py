@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.accounts.principals import page_login, post_form, totp_code
-from tests.http.pages_client import page_client
 from tests.factories import make_patient
+from tests.http.pages_client import page_client
 
 
 async def test_practitioner_needs_the_code_after_the_password(settings, services, world) -> None:  # type: ignore[no-untyped-def]
@@ -37,7 +37,7 @@ async def test_a_totp_code_is_good_once(settings, services, world) -> None:  # t
 
 
 async def test_a_patient_without_second_factor_logs_in_with_the_password(settings, services, now) -> None:  # type: ignore[no-untyped-def]
-    actor, _, email = make_patient(services.app, now)
+    _actor, _, email = make_patient(services.app, now)
     async with page_client(settings, services) as client:
         response = await post_form(client, "/login", {"email": email, "password": "correct horse battery"})
         assert response.status_code == 303 and response.headers["location"] == "/my/appointments"
