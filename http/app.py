@@ -106,7 +106,7 @@ def create_app(
         secret=settings.secret_key,
         cookie_name="__Host-csrftoken" if secure else "csrftoken",
         cookie_secure=secure,
-        cookie_httponly=False,
+        cookie_httponly=True,  # scripts read the token from the form, never from the cookie
         cookie_samesite="strict",
         exclude=["/api/"],
     )

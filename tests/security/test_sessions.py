@@ -119,3 +119,20 @@ async def test_ending_all_sessions_of_an_account_logs_out_every_device(settings:
             clock.advance(seconds=1)
             await log_in(laptop, email)
             assert (await laptop.get("/my/appointments")).status_code == 200, "a later login works"
+
+
+async def test_production_csrf_cookie_is_host_prefixed_secure_httponly_strict(
+    settings: Settings, services, redis_url: str  # type: ignore[no-untyped-def]
+) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from consulta.http.app import create_app
+
+    prod = settings.with_(environment="production", redis_url=redis_url)
+    async with AsyncTestClient(create_app(prod, services), base_url="https://127.0.0.1") as client:
+        first = await client.get("/")
+        header = next(v for k, v in first.headers.multi_items() if k == "set-cookie" and "csrftoken" in v)
+        assert header.startswith("__Host-csrftoken=")
+        parts = {p.strip().split("=")[0].lower() for p in header.split(";")}
+        assert {"secure", "httponly", "path"} <= parts and "domain" not in parts
+        assert "samesite=strict" in header.lower()
