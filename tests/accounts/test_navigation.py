@@ -11,10 +11,14 @@ from tests.accounts.principals import page_login, post_form
 NAVIGATION = {
     "anonymous": (["/", "/login", "/register"], ["/my/appointments", "/pro/agenda", "/sec"]),
     "patient A": (["/", "/my/appointments", "/family", "/account"], ["/pro/agenda", "/sec", "/login"]),
-    "practitioner X": (["/pro/agenda", "/pro/agenda/week", "/pro/inbox", "/pro/secretaries", "/pro/profile", "/account"],
-                       ["/my/appointments", "/family", "/sec"]),  # fmt: skip
-    "X's secretary": (["/sec", "/pro/agenda", "/sec/patients", "/sec/message", "/account"],
-                      ["/my/appointments", "/family", "/pro/secretaries", "/pro/inbox"]),  # fmt: skip
+    "practitioner X": (
+        ["/pro/agenda", "/pro/agenda/week", "/pro/inbox", "/pro/secretaries", "/pro/profile", "/account"],
+        ["/my/appointments", "/family", "/sec"],
+    ),
+    "X's secretary": (
+        ["/sec", "/pro/agenda", "/sec/patients", "/sec/message", "/account"],
+        ["/my/appointments", "/family", "/pro/secretaries", "/pro/inbox"],
+    ),
 }
 WORDS = {"fr": "Se déconnecter", "en": "Log out"}
 MISSING = "00000000-0000-0000-0000-000000000007"
