@@ -12,6 +12,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from consulta.http.api_accounts import ACCOUNT_HANDLERS
 from consulta.http.api_appointments import APPOINTMENT_HANDLERS
 from consulta.http.api_directory import DIRECTORY_HANDLERS
+from consulta.http.api_family import FAMILY_HANDLERS
 from consulta.http.api_support import current_actor
 
 API_PREFIX = "/api/v1"
@@ -26,6 +27,7 @@ def api_handlers() -> list[Any]:
                 Router(path="/", route_handlers=ACCOUNT_HANDLERS, tags=["accounts"]),
                 Router(path="/", route_handlers=DIRECTORY_HANDLERS, tags=["directory"]),
                 Router(path="/", route_handlers=APPOINTMENT_HANDLERS, tags=["appointments"]),
+                Router(path="/", route_handlers=FAMILY_HANDLERS, tags=["family"]),
             ],
             dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
         )
@@ -50,5 +52,6 @@ def api_openapi_config() -> OpenAPIConfig:
             Tag(name="accounts", description="Register and log in"),
             Tag(name="directory", description="Practitioners and their free slots"),
             Tag(name="appointments", description="Book, list, cancel and reschedule"),
+            Tag(name="family", description="The profiles an account manages and books for"),
         ],
     )

@@ -18,6 +18,8 @@ ENDPOINTS = {
     ("get", "/api/v1/appointments/{appointment_id}"): (None, "200", True),
     ("post", "/api/v1/appointments/{appointment_id}/cancel"): ("CancelBody", "200", True),
     ("post", "/api/v1/appointments/{appointment_id}/reschedule"): ("RescheduleBody", "200", True),
+    ("get", "/api/v1/profiles"): (None, "200", True),
+    ("post", "/api/v1/profiles"): ("ProfileBody", "201", True),
 }
 
 
