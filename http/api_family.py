@@ -55,7 +55,7 @@ def _profiles(request: Request[Any, Any, Any], actor: Actor) -> list[ProfileOut]
             last_name=r["last_name"],
             birth_date=r["birth_date"],
             own=r["id"] == own,
-        )  # fmt: skip
+        )
         for r in rows
     ]
 

@@ -37,7 +37,7 @@ async def test_add_list_and_book_for_a_family_member(client, services, world) ->
             "starts_at": slots[-1]["starts_at"],
             "mode": slots[-1]["mode"],
             "profile_id": added.json()["id"],
-        },  # fmt: skip
+        },
         headers=auth,
     )
     assert booked.status_code == 201, booked.text
@@ -51,7 +51,7 @@ async def test_add_list_and_book_for_a_family_member(client, services, world) ->
             "starts_at": slots[-2]["starts_at"],
             "mode": slots[-2]["mode"],
             "profile_id": added.json()["id"],
-        },  # fmt: skip
+        },
         headers=other,
     )
     assert refused.status_code == 404
