@@ -7,7 +7,7 @@ gets one plain answer and changes nothing.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -30,6 +30,7 @@ from consulta.http.pages_common import (
 )
 from consulta.http.pages_identity_mail import send
 from consulta.http.second_factor import page_second_factor
+from consulta.http.security import end_all_sessions
 from consulta.http.security_attempts import attempt_allowed
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -137,24 +138,32 @@ def reset_page(request: AnyRequest, token: FromPath[str]) -> Template:
     return page("password_reset.html.j2", token=token, error=None)
 
 
-@post("/password/reset/{token:str}/done", sync_to_thread=True, name="password_reset_submit")
-def reset(
+@post("/password/reset/{token:str}/done", name="password_reset_submit")
+async def reset(
     request: AnyRequest, token: FromPath[str], data: Annotated[PasswordForm, Form]
 ) -> Template | Redirect:
+    now = now_of(request)
+    answer, account_id = await to_thread.run_sync(_reset, request, token, data.password[:256], now)
+    if account_id is not None:  # every other device of the account logs in again too (a stolen session ends)
+        await end_all_sessions(request.app, account_id, now.timestamp())
+    return answer
+
+
+def _reset(request: AnyRequest, token: str, password: str, now: Any) -> tuple[Template | Redirect, UUID | None]:
     try:
-        services_of(request).app.reset_password(token, data.password[:256], now_of(request))
+        outcome = services_of(request).app.reset_password(token, password, now)
     except InvalidInputError:
         message = translate(request, "A password has 10 to 256 characters.")
-        return page("password_reset.html.j2", 422, token=token, error=message)
+        return page("password_reset.html.j2", 422, token=token, error=message), None
     except DomainError:
         return page(
             "password_reset.html.j2",
             410,
             token=None,
             error=translate(request, "This link is no longer valid."),
-        )
+        ), None
     request.clear_session()  # whoever was logged in here logs in again with the new password
-    return see_other("/login?reset=1")
+    return see_other("/login?reset=1"), outcome.id
 
 
 HANDLERS = [account_page, request_confirmation, confirm_page, confirm, forgot_page, forgot, reset_page, reset]
