@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from typing import Any
 from uuid import UUID
 
@@ -113,9 +114,13 @@ class ApiTokens:
     async def issue(self, actor: Actor, second_factor: str | None = None) -> str:
         """`second_factor`: the method that passed at login; reads of health data need one."""
         token = secrets.token_urlsafe(32)
-        data = {**actor_to_session(actor), "second_factor": second_factor}
+        data = {**actor_to_session(actor), "second_factor": second_factor, "issued_at": time.time()}
         await self.store.set(self._key(token), msgspec.json.encode(data), self.lifetime)
         return token
+
+    async def end_all(self, account_id: Any) -> None:
+        """Every token of this account issued until now stops working (security.end_all_sessions)."""
+        await self.store.set(f"tokens-ended:{account_id}", str(time.time()).encode(), self.lifetime)
 
     async def second_factor(self, token: str) -> str | None:
         if not token or len(token) > 200:
@@ -128,7 +133,13 @@ class ApiTokens:
         if not token or len(token) > 200:
             return None
         raw = await self.store.get(self._key(token))
-        return actor_from_mapping(msgspec.json.decode(raw)) if raw else None
+        data = msgspec.json.decode(raw) if raw else None
+        if not isinstance(data, dict):
+            return None
+        ended = await self.store.get(f"tokens-ended:{data.get('account_id')}")
+        if ended and float(data.get("issued_at") or 0) <= float(ended):
+            return None
+        return actor_from_mapping(data)
 
     async def revoke(self, token: str) -> None:
         await self.store.delete(self._key(token))

@@ -80,10 +80,11 @@ def _ended_key(account_id: Any) -> str:
 
 
 async def end_all_sessions(app: Any, account_id: Any, now: float) -> None:
-    """Every session of this account that began before `now` ends at its next request (password reset,
+    """Every session (and API token) of this account begun before `now` ends at its next request (password reset,
     hand-over, a stolen device): call it from the command's handler. Kept for the longest session's life."""
     store = app.stores.get("sessions")
     await store.set(_ended_key(account_id), str(now).encode(), expires_in=ABSOLUTE_SECONDS["patient"] + 3600)
+    await app.state.api_tokens.end_all(account_id)  # and its API tokens
 
 
 async def _ended_at(scope: Scope) -> float | None:

@@ -138,16 +138,19 @@ async def test_production_csrf_cookie_is_host_prefixed_secure_httponly_strict(
         assert "samesite=strict" in header.lower()
 
 
-async def test_a_password_reset_logs_out_every_device(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
+async def test_a_password_reset_logs_out_every_device_and_token(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
     _, _, email = make_patient(services.app, services.clock.now())
-    async with client_for(settings, services) as stolen:
-        async with client_for(settings, services, app=stolen.app) as owner:
-            await log_in(stolen, email)
-            assert (await stolen.get("/my/appointments")).status_code == 200
-            found = services.app.request_password_reset(email, services.clock.now())
-            assert found is not None
-            done = await post_form(owner, f"/password/reset/{found[0]}/done", {"password": "a brand new passphrase"})
-            assert done.status_code == 303, done.status_code
-            assert (await stolen.get("/my/appointments", follow_redirects=False)).status_code == 303
-            assert (await log_in(owner, email, "a brand new passphrase")).status_code == 303
-            assert (await owner.get("/my/appointments")).status_code == 200
+    async with client_for(settings, services) as stolen, client_for(settings, services, app=stolen.app) as owner:
+        await log_in(stolen, email)
+        assert (await stolen.get("/my/appointments")).status_code == 200
+        api = await stolen.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
+        bearer = {"authorization": f"Bearer {api.json()['token']}"}
+        assert (await stolen.get("/api/v1/appointments", headers=bearer)).status_code == 200
+        found = services.app.request_password_reset(email, services.clock.now())
+        assert found is not None
+        done = await post_form(owner, f"/password/reset/{found[0]}/done", {"password": "a brand new passphrase"})
+        assert done.status_code == 303, done.status_code
+        assert (await stolen.get("/my/appointments", follow_redirects=False)).status_code == 303
+        assert (await stolen.get("/api/v1/appointments", headers=bearer)).status_code == 401
+        assert (await log_in(owner, email, "a brand new passphrase")).status_code == 303
+        assert (await owner.get("/my/appointments")).status_code == 200
