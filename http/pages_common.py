@@ -21,6 +21,7 @@ from litestar.response import Redirect, Template
 from consulta.application import Actor, Outcome
 from consulta.http import i18n
 from consulta.http.auth import login_session, page_actor
+from consulta.projections.cached import CachedReads
 from consulta.services import BOOKING_VIEWS, Services
 
 AnyRequest = Request[Any, Any, Any]
@@ -29,6 +30,16 @@ SESSION_HOLD = "hold"
 
 def services_of(request: AnyRequest) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
+
+
+def cached_reads(request: AnyRequest) -> CachedReads:
+    """The process's cache of cards, agendas and free slots (consulta.projections.cached), made on first use."""
+    state = request.app.state
+    found = state.get("cached_reads")
+    if found is None:
+        services = services_of(request)
+        found = state.cached_reads = CachedReads(services.reads, services.watcher)
+    return found  # type: ignore[no-any-return]
 
 
 def now_of(request: AnyRequest) -> datetime:

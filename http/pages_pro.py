@@ -18,6 +18,7 @@ from consulta.application import Actor
 from consulta.http.audit import note_read
 from consulta.http.pages_common import (
     AnyRequest,
+    cached_reads,
     committed,
     now_of,
     page,
@@ -44,7 +45,7 @@ class SlotChoice(msgspec.Struct):
 
 
 def own_card(request: AnyRequest, actor: Actor) -> PractitionerCard:
-    card = services_of(request).reads.practitioner(actor.practitioner_id)  # type: ignore[arg-type]
+    card = cached_reads(request).practitioner(actor.practitioner_id)  # type: ignore[arg-type]
     if card is None:
         raise NotFoundException("page not found")
     return card
@@ -61,7 +62,7 @@ def timelines(
     request: AnyRequest, card: PractitionerCard, first: date, count: int, motif: str | None
 ) -> list[tuple[date, list[dict[str, Any]]]]:
     """Appointments, blocks and free slots of `count` local days, each day in time order (3-4 queries)."""
-    reads = services_of(request).reads
+    reads = cached_reads(request)
     days = [first + timedelta(days=i) for i in range(count)]
     bounds = {day: card.rules.day_bounds(day) for day in days}
     lo, hi = bounds[days[0]][0], bounds[days[-1]][1]

@@ -19,6 +19,7 @@ from consulta.http import i18n
 from consulta.http.auth import page_actor
 from consulta.http.pages_common import (
     AnyRequest,
+    cached_reads,
     language_cookie,
     now_of,
     page,
@@ -65,7 +66,7 @@ def search(
 
 
 def card_or_404(request: AnyRequest, practitioner_id: UUID) -> PractitionerCard:
-    card = services_of(request).reads.practitioner(practitioner_id)
+    card = cached_reads(request).practitioner(practitioner_id)
     if card is None:
         raise NotFoundException("No such practitioner.")
     return card
@@ -82,7 +83,7 @@ def by_day(slots: list[Slot], zone: str) -> list[tuple[date, list[Slot]]]:
 
 @get("/practitioners/{practitioner_id:uuid}", sync_to_thread=True, name="practitioner")
 def practitioner_page(request: AnyRequest, practitioner_id: FromPath[UUID]) -> Template:
-    reads = services_of(request).reads
+    reads = cached_reads(request)
     card = card_or_404(request, practitioner_id)
     now = now_of(request)
     horizon = now + timedelta(days=card.rules.policy.horizon_days)
@@ -101,7 +102,7 @@ def practitioner_slots(
     request: AnyRequest, practitioner_id: FromPath[UUID], motif: FromQuery[str], start: FromQuery[str] = ""
 ) -> Template:
     """A week of one motif's free slots, with links to the weeks before and after."""
-    reads = services_of(request).reads
+    reads = cached_reads(request)
     card = card_or_404(request, practitioner_id)
     chosen = card.rules.motif(motif)  # NotFoundError -> 404
     now = now_of(request)

@@ -151,16 +151,20 @@ class ReadModels:
     def busy_intervals(
         self, practitioner_id: UUID, start: datetime, end: datetime, now: datetime
     ) -> list[tuple[datetime, datetime]]:
-        rows = self._q(
-            "SELECT starts_at, ends_at FROM {agenda_appointments} WHERE practitioner_id = %(p)s"
+        return [(r["starts_at"], r["ends_at"]) for r in self._busy_rows(practitioner_id, start, end, now)]
+
+    def _busy_rows(self, practitioner_id: UUID, start: datetime, end: datetime, now: datetime) -> list[dict[str, Any]]:
+        """Busy intervals; `until` is a live hold's expiry (None for appointments and blocks)."""
+        return self._q(
+            "SELECT starts_at, ends_at, NULL::timestamptz AS until FROM {agenda_appointments}"
+            " WHERE practitioner_id = %(p)s"
             " AND status <> 'cancelled' AND starts_at < %(end)s AND ends_at > %(start)s"
-            " UNION ALL SELECT starts_at, ends_at FROM {agenda_blocks} WHERE practitioner_id = %(p)s"
+            " UNION ALL SELECT starts_at, ends_at, NULL FROM {agenda_blocks} WHERE practitioner_id = %(p)s"
             " AND starts_at < %(end)s AND ends_at > %(start)s"
-            " UNION ALL SELECT starts_at, ends_at FROM {agenda_holds} WHERE practitioner_id = %(p)s"
+            " UNION ALL SELECT starts_at, ends_at, held_until FROM {agenda_holds} WHERE practitioner_id = %(p)s"
             " AND held_until > %(now)s AND starts_at < %(end)s AND ends_at > %(start)s",
             {"p": practitioner_id, "start": start, "end": end, "now": now},
         )
-        return [(r["starts_at"], r["ends_at"]) for r in rows]
 
     def free_slots(
         self,
@@ -172,8 +176,13 @@ class ReadModels:
         mode: str | None = None,
         staff: bool = False,
         limit: int = 500,
+        expiries: list[datetime] | None = None,
     ) -> list[Slot]:
-        """Slots of one motif in [start, end) that the booking command would accept now."""
+        """Slots of one motif in [start, end) that the booking command would accept now.
+
+        `expiries`, when given, receives the end of each live hold found: the answer can
+        change at those instants without the read model moving (consulta.projections.cached).
+        """
         rules = card.rules
         policy = rules.policy
         motif = rules.motif(motif_id)
@@ -186,7 +195,10 @@ class ReadModels:
             start = max(start, now)
         if start >= end:
             return []
-        busy = _Busy(self.busy_intervals(card.id, start, end, now))
+        rows = self._busy_rows(card.id, start, end, now)
+        if expiries is not None:
+            expiries.extend(r["until"] for r in rows if r["until"] is not None)
+        busy = _Busy([(r["starts_at"], r["ends_at"]) for r in rows])
         video_cap = policy.video_daily_cap
         video_counts = self._video_counts(card, start, end) if video_cap is not None else {}
         slots: list[Slot] = []
