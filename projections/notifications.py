@@ -75,7 +75,14 @@ class Notifications(Projection):
     # Written by workers (claims, retries, outcomes) or stamped now(): a rebuild resets them.
     worker_columns = {
         "notification_due": (
-            "due_at", "created_at", "claimed_at", "attempts", "last_error", "done_at", "outcome", "failed_at",
+            "due_at",
+            "created_at",
+            "claimed_at",
+            "attempts",
+            "last_error",
+            "done_at",
+            "outcome",
+            "failed_at",
         )
     }
     indexes = (
@@ -114,6 +121,7 @@ class Notifications(Projection):
             "INSERT INTO {notify_practitioners} (id, account_id, name, address, timezone) VALUES (%s, %s, %s, %s, %s)",
             (event.originator_id, event.account_id, event.name, event.address, event.policy["timezone"]),
         )
+        self._contexts.pop(event.originator_id, None)
 
     @process.register
     def _(self, event: Practitioner.Described, cur: psycopg.Cursor[Any]) -> None:
@@ -130,6 +138,7 @@ class Notifications(Projection):
             "UPDATE {notify_practitioners} SET timezone = %s WHERE id = %s",
             (event.policy["timezone"], event.originator_id),
         )
+        self._contexts.pop(event.originator_id, None)
 
     @process.register
     def _(self, event: Practitioner.MotifSaved, cur: psycopg.Cursor[Any]) -> None:
@@ -182,20 +191,29 @@ class Notifications(Projection):
 
     # -- what and when: appointments and their due rows ---------------------
 
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        # practitioner -> (zone, {motif or "*": policy}); this projection is the only writer of both
+        # tables and sees every change in order, so the copy stays right; a miss reads the tables.
+        self._contexts: dict[Any, tuple[str, dict[str, Any]]] = {}
+
     def _context(
         self, cur: psycopg.Cursor[Any], practitioner_id: Any, motif_id: str
     ) -> tuple[str, dict[str, Any]]:
         """The practitioner's zone and the policy for this motif (the motif's, else "*", else the default)."""
-        self.execute(
-            cur,
-            "SELECT p.timezone, (SELECT policy FROM {notify_policies} q WHERE q.practitioner_id = p.id"
-            " AND q.motif_id IN (%s, '*') ORDER BY q.motif_id = '*' LIMIT 1) FROM {notify_practitioners} p WHERE p.id = %s",
-            (motif_id, practitioner_id),
-        )
-        row = cur.fetchone()
-        if row is None:
-            return "Europe/Paris", DEFAULT_POLICY
-        return row[0], row[1] or DEFAULT_POLICY
+        found = self._contexts.get(practitioner_id)
+        if found is None:
+            self.execute(
+                cur,
+                "SELECT p.timezone, coalesce((SELECT jsonb_object_agg(q.motif_id, q.policy) FROM {notify_policies} q"
+                " WHERE q.practitioner_id = p.id), '{{}}') FROM {notify_practitioners} p WHERE p.id = %s",
+                (practitioner_id,),
+            )
+            row = cur.fetchone()
+            found = (row[0], row[1]) if row else ("Europe/Paris", {})
+            self._contexts[practitioner_id] = found
+        zone, policies = found
+        return zone, policies.get(motif_id) or policies.get("*") or DEFAULT_POLICY
 
     def _due(
         self, cur: psycopg.Cursor[Any], key: str, kind: str, channel: str, a: dict[str, Any], due_at: datetime

@@ -13,10 +13,12 @@ server down, 4xx) and `PermanentEmailError` (5xx: retrying will not help).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import smtplib
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from typing import Any, Protocol
@@ -82,6 +84,7 @@ class SmtpSender:
         self.host, self.port, self.sender = host, port, sender
         self.user, self.password = user, password
         self.starttls, self.ca_file, self.timeout = starttls, ca_file, timeout
+        self._local = threading.local()  # one open connection per worker thread
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpSender:
@@ -98,22 +101,51 @@ class SmtpSender:
         )
 
     def send(self, to: str, subject: str, text: str, html: str | None, idempotency_key: str) -> str:
+        """Send over this thread's open connection (opened, upgraded and authenticated once)."""
         message = build_message(self.sender, to, subject, text, html, idempotency_key)
         envelope_from = parseaddr(self.sender)[1]
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            reused = getattr(self._local, "smtp", None) is not None
+            try:
+                return self._transact(self._connection(), envelope_from, parseaddr(to)[1], message)
+            except smtplib.SMTPServerDisconnected:
+                self.close()
+                if not reused:
+                    raise
+                # The server dropped an idle connection before MAIL: nothing was sent; once more on a new one.
+                return self._transact(self._connection(), envelope_from, parseaddr(to)[1], message)
+        except smtplib.SMTPResponseException as error:
+            self.close()
+            kind = PermanentEmailError if 500 <= error.smtp_code < 600 else TemporaryEmailError
+            raise kind(f"SMTP server answered {error.smtp_code}") from None
+        except (smtplib.SMTPException, OSError) as error:  # timeouts are OSErrors
+            self.close()
+            raise TemporaryEmailError(f"SMTP server unreachable: {type(error).__name__}") from None
+
+    def _connection(self) -> smtplib.SMTP:
+        smtp = getattr(self._local, "smtp", None)
+        if smtp is None:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            try:
                 smtp.ehlo()
                 if self.starttls:
                     smtp.starttls(context=ssl.create_default_context(cafile=self.ca_file))
                     smtp.ehlo()
                 if self.user:
                     smtp.login(self.user, self.password or "")
-                return self._transact(smtp, envelope_from, parseaddr(to)[1], message)
-        except smtplib.SMTPResponseException as error:
-            kind = PermanentEmailError if 500 <= error.smtp_code < 600 else TemporaryEmailError
-            raise kind(f"SMTP server answered {error.smtp_code}") from None
-        except (smtplib.SMTPException, OSError) as error:  # timeouts are OSErrors
-            raise TemporaryEmailError(f"SMTP server unreachable: {type(error).__name__}") from None
+            except BaseException:
+                smtp.close()
+                raise
+            self._local.smtp = smtp
+        return smtp
+
+    def close(self) -> None:
+        smtp = getattr(self._local, "smtp", None)
+        self._local.smtp = None
+        if smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                smtp.quit()
+            smtp.close()
 
     @staticmethod
     def _transact(smtp: smtplib.SMTP, envelope_from: str, rcpt: str, message: EmailMessage) -> str:
