@@ -35,6 +35,7 @@ DUE_CHANNEL = "consulta_due"  # NOTIFY'd when rows are written, so the scheduler
 SENT_TABLE = "notification_sent"
 SENT_COLUMNS = "key text PRIMARY KEY, channel text NOT NULL, provider_id text NOT NULL, sent_at timestamptz NOT NULL DEFAULT now()"
 
+_WAKE_SCHEDULER = f"SELECT pg_notify('{DUE_CHANNEL}', '')"
 _DUE = (
     "INSERT INTO {notification_due} (key, kind, channel, appointment_id, profile_id, practitioner_id, day, due_at)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET due_at = LEAST("
@@ -239,7 +240,7 @@ class Notifications(Projection):
                 self._due(cur, group, "reminder", r.channel, a, r.due_at)
         if by_role == "patient":
             self._due(cur, f"alert_{kind}:email:{key}", f"alert_{kind}", "email", a, at)
-        cur.execute(sql.SQL("SELECT pg_notify({}, '')").format(sql.Literal(DUE_CHANNEL)))
+        cur.execute(_WAKE_SCHEDULER)
 
     @process.register
     def _(self, event: Appointment.Booked, cur: psycopg.Cursor[Any]) -> None:

@@ -85,15 +85,18 @@ class Deliverer:
         """Send the notification `key` unless already done; returns what happened (no personal data)."""
         with self.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
-                self.q("SELECT * FROM {s}.notification_due WHERE key = %s FOR UPDATE SKIP LOCKED"), (key,)
+                self.q(
+                    "SELECT d.*, EXISTS (SELECT 1 FROM {s}.notification_sent t WHERE t.key = d.key) AS sent_before"
+                    " FROM {s}.notification_due d WHERE d.key = %s FOR UPDATE OF d SKIP LOCKED"
+                ),
+                (key,),
             )
             due = cur.fetchone()
             if due is None:
                 return "busy or unknown"
             if due["done_at"] is not None or due["failed_at"] is not None:
                 return "already done"
-            cur.execute(self.q("SELECT 1 FROM {s}.notification_sent WHERE key = %s"), (key,))
-            if cur.fetchone() is not None:
+            if due["sent_before"]:
                 return self._finish(cur, key, "sent before")
             now = self.clock()
             reason, message = self._compose(cur, due, now)
@@ -121,10 +124,13 @@ class Deliverer:
             except PERMANENT as error:
                 return self._fail(cur, key, str(error))
             cur.execute(
-                self.q("INSERT INTO {s}.notification_sent (key, channel, provider_id) VALUES (%s, %s, %s)"),
-                (key, channel, provider_id),
+                self.q(
+                    "WITH sent AS (INSERT INTO {s}.notification_sent (key, channel, provider_id) VALUES (%s, %s, %s))"
+                    " UPDATE {s}.notification_due SET done_at = now(), outcome = 'sent' WHERE key = %s"
+                ),
+                (key, channel, provider_id, key),
             )
-            return self._finish(cur, key, "sent")
+            return "sent"
 
     def _finish(self, cur: psycopg.Cursor[Any], key: str, outcome: str) -> str:
         cur.execute(
