@@ -13,6 +13,13 @@ from tests.ops.conftest import load_compose
 CONSULTA_SERVICES = ("migrate", "web", "projector")
 
 
+def consulta_services(compose: dict[str, Any]) -> list[str]:
+    """Every service that runs a `consulta` command (later issues add theirs)."""
+    return [
+        name for name, service in compose["services"].items() if service.get("command", [""])[0] == "consulta"
+    ]
+
+
 def resolve(argv: list[str]) -> click.Context:
     """Parse argv as the `consulta` command would, without running it (unknown commands or options raise)."""
     assert argv[0] == "consulta"
@@ -37,6 +44,15 @@ def test_every_service_the_deployment_needs_is_there(compose: dict[str, Any]) ->
 def test_consulta_services_run_a_real_consulta_command(compose: dict[str, Any], name: str) -> None:
     ctx = resolve(compose["services"][name]["command"])
     assert ctx.command.name == {"migrate": "migrate", "web": "serve", "projector": "project"}[name]
+
+
+def test_every_consulta_service_runs_a_real_command_from_the_one_image(compose: dict[str, Any]) -> None:
+    names = consulta_services(compose)
+    assert set(CONSULTA_SERVICES) <= set(names)
+    for name in names:
+        resolve(compose["services"][name]["command"])
+        assert compose["services"][name].get("image") == compose["services"]["web"]["image"], name
+        assert compose["services"][name].get("build") == ".", name
 
 
 def test_an_unknown_command_or_option_is_caught_by_the_check() -> None:
