@@ -117,7 +117,12 @@ class SmtpSender:
         except smtplib.SMTPResponseException as error:
             self.close()
             kind = PermanentEmailError if 500 <= error.smtp_code < 600 else TemporaryEmailError
-            raise kind(f"SMTP server answered {error.smtp_code}") from None
+            reply = (
+                error.smtp_error.decode("utf-8", "replace")
+                if isinstance(error.smtp_error, bytes)
+                else str(error.smtp_error)
+            )
+            raise kind(f"SMTP server answered {error.smtp_code} {reply[:100]}".strip()) from None
         except (smtplib.SMTPException, OSError) as error:  # timeouts are OSErrors
             self.close()
             raise TemporaryEmailError(f"SMTP server unreachable: {type(error).__name__}") from None
@@ -153,7 +158,8 @@ class SmtpSender:
             if code >= 400:
                 smtp.rset()
                 raise smtplib.SMTPResponseException(code, reply)
-        code, reply = smtp.data(message.as_bytes())
+        # CRLF line ends: SMTP servers read lines up to CRLF (bare LF makes one over-long line).
+        code, reply = smtp.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
         if code >= 400:
             raise smtplib.SMTPResponseException(code, reply)
         found = QUEUED_AS.search(reply or b"")

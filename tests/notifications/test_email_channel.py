@@ -126,3 +126,16 @@ def test_the_dev_inbox_keeps_one_message_per_key(settings: Settings) -> None:
 def test_production_without_smtp_host_refuses_to_pick_a_sender() -> None:
     with pytest.raises(RuntimeError, match="SMTP_HOST"):
         email_sender(Settings(environment="production", secret_key="x"))
+
+
+def test_a_long_message_goes_with_crlf_line_ends_and_arrives_whole() -> None:
+    server = SmtpServer().start()
+    try:
+        text = "\n".join(f"Ligne {i} : rendez-vous à 09:{i % 60:02d}, cabinet médical" for i in range(200))
+        SmtpSender("127.0.0.1", server.port, sender="x@example.org", starttls=False).send(
+            "a@example.org", "Rappel", text, None, "long"
+        )
+        [received] = server.messages
+        assert received.message.get_content().replace("\r\n", "\n").strip() == text
+    finally:
+        server.stop()
