@@ -18,6 +18,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from consulta.aggregates.notification_settings import checked_policy as _checked
+
 CHANNELS = ("email", "sms")
 MIN_GAP = timedelta(hours=12)
 QUIET_START, QUIET_END = time(21, 0), time(8, 0)  # no SMS from 21:00 to 08:00, patient's local time
@@ -42,17 +44,8 @@ class Reminder:
 
 
 def checked_policy(policy: dict[str, Any]) -> dict[str, Any]:
-    """A policy with every field present and sane (raises ValueError otherwise)."""
-    merged = {**DEFAULT_POLICY, **policy}
-    rules = []
-    for rule in merged["reminders"]:
-        if rule.get("channel") not in CHANNELS:
-            raise ValueError("a reminder's channel is email or sms")
-        days = int(rule["days_before"])
-        if not 1 <= days <= 30:
-            raise ValueError("a reminder comes 1 to 30 days before")
-        rules.append({k: int(v) if k != "channel" else v for k, v in rule.items()})
-    return {"email": bool(merged["email"]), "sms": bool(merged["sms"]), "reminders": rules}
+    """A policy with every field present and sane (the domain's check; InvalidInputError otherwise)."""
+    return _checked(policy, DEFAULT_POLICY)
 
 
 def reminders(policy: dict[str, Any], booked_at: datetime, starts_at: datetime) -> list[Reminder]:

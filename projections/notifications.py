@@ -22,10 +22,12 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from consulta.aggregates.account import Account, Profile
 from consulta.aggregates.appointment import Appointment
 from consulta.aggregates.identity import Identity
+from consulta.aggregates.notification_settings import NotificationPolicy, NotificationPreferences
 from consulta.aggregates.practitioner import Practitioner
 
 from .base import Projection
@@ -71,7 +73,7 @@ class Notifications(Projection):
         ),
         # Per-motif reminder policy ("*": every motif) and patients' channel choices; empty means defaults.
         "notify_policies": "practitioner_id uuid, motif_id text, policy jsonb NOT NULL, PRIMARY KEY (practitioner_id, motif_id)",
-        "notify_preferences": "account_id uuid PRIMARY KEY, email boolean NOT NULL, sms boolean NOT NULL, language text NOT NULL",
+        "notify_preferences": "account_id uuid PRIMARY KEY, email boolean NOT NULL, sms boolean NOT NULL, language text",
     }
     # Written by workers (claims, retries, outcomes) or stamped now(): a rebuild resets them.
     worker_columns = {
@@ -189,6 +191,25 @@ class Notifications(Projection):
             "UPDATE {notify_profiles} SET manager_id = %s WHERE id = %s",
             (event.manager_id, event.originator_id),
         )
+
+    @process.register
+    def _(self, event: NotificationPreferences.ChannelsChosen, cur: psycopg.Cursor[Any]) -> None:
+        self.execute(
+            cur,
+            "INSERT INTO {notify_preferences} (account_id, email, sms) VALUES (%s, %s, %s)"
+            " ON CONFLICT (account_id) DO UPDATE SET email = EXCLUDED.email, sms = EXCLUDED.sms",
+            (event.account_id, event.email, event.sms),
+        )
+
+    @process.register
+    def _(self, event: NotificationPolicy.PolicySet, cur: psycopg.Cursor[Any]) -> None:
+        self.execute(
+            cur,
+            "INSERT INTO {notify_policies} (practitioner_id, motif_id, policy) VALUES (%s, %s, %s)"
+            " ON CONFLICT (practitioner_id, motif_id) DO UPDATE SET policy = EXCLUDED.policy",
+            (event.practitioner_id, event.motif_id, Jsonb(event.policy)),
+        )
+        self._contexts.pop(event.practitioner_id, None)
 
     # -- what and when: appointments and their due rows ---------------------
 

@@ -1,0 +1,42 @@
+"""Commands on notification choices (docs/notifications.md): a patient's channels, a practitioner's policy."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from consulta.aggregates.errors import ForbiddenError
+from consulta.aggregates.notification_settings import NotificationPolicy, NotificationPreferences
+from consulta.application import Actor, Consulta
+from consulta.projections.notification_policy import DEFAULT_POLICY
+
+
+def _position(app: Consulta, *aggregates: Any) -> int:
+    recordings = app.save(*aggregates)
+    return recordings[-1].notification.id if recordings else 0
+
+
+def choose_channels(app: Consulta, actor: Actor, email: bool, sms: bool) -> int:
+    """The acting account turns e-mail or SMS notifications on or off; returns the log position."""
+    try:
+        preferences = app.repository.get(NotificationPreferences.id_for(actor.account_id))
+    except AggregateNotFoundError:
+        preferences = NotificationPreferences(account_id=actor.account_id)
+    preferences.choose(email, sms)
+    return _position(app, preferences)
+
+
+def set_reminder_policy(
+    app: Consulta, actor: Actor, practitioner_id: UUID, motif_id: str, policy: dict[str, Any]
+) -> int:
+    """The practitioner (or their staff) sets the reminder policy of one motif, or of all ("*")."""
+    if not actor.may_manage_agenda(practitioner_id):
+        raise ForbiddenError("only the practitioner's own staff may change their notifications")
+    try:
+        aggregate = app.repository.get(NotificationPolicy.id_for(practitioner_id))
+    except AggregateNotFoundError:
+        aggregate = NotificationPolicy(practitioner_id=practitioner_id)
+    aggregate.set_policy(motif_id, policy, DEFAULT_POLICY)
+    return _position(app, aggregate)
