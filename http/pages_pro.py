@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -12,9 +13,13 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup
 
 from consulta.aggregates.errors import SlotTakenError, VideoCapReachedError
 from consulta.application import Actor
+from consulta.http import i18n
 from consulta.http.audit import note_read
 from consulta.http.pages_common import (
     AnyRequest,
@@ -88,8 +93,48 @@ def timelines(
     return [(day, sorted(found[day], key=lambda i: (i["at"], order[i["kind"]]))) for day in days]
 
 
+# Stands for the page's own CSRF field in cached day fragments (sessions differ, fragments do not).
+CSRF_MARK = "\x00csrf-field\x00"
+
+
+def day_fragments(
+    request: AnyRequest,
+    card: PractitionerCard,
+    days: list[tuple[date, list[dict[str, Any]]]],
+    motif: str | None,
+    positions: tuple[int, ...] | None,
+) -> list[tuple[date, Markup]]:
+    """Each day's list rendered once per (read-model positions, free slots, language): most of a week's cost.
+
+    `positions` must be taken before anything of the page was read, so that a fragment never holds
+    data older than its key (the rule of consulta.projections.cached).
+    """
+    cache = cached_reads(request)
+    template = request.app.template_engine.engine.get_template("pages/_agenda_items.html.j2")
+    language = i18n.request_language(request)
+    out = []
+    for day, items in days:
+        free = tuple((i["slot"].starts_at.timestamp(), i["slot"].mode) for i in items if i["kind"] == "free")
+        # The view's first day and length: a block's shown extent is clipped to the range read.
+        key = ("day-html", card.id, days[0][0], len(days), day, motif, language, free)
+
+        def render(items: list[dict[str, Any]] = items) -> str:
+            return template.render(items=items, card=card, request=request, csrf_input=CSRF_MARK)
+
+        html = render() if positions is None else cache.remember(key, positions, render)
+        out.append((day, Markup(html.replace(CSRF_MARK, str(csrf_input(request))))))  # noqa: S704  # rendered by our template
+    return out
+
+
+def csrf_input(request: AnyRequest) -> str:
+    """What Litestar gives templates as `csrf_input` (litestar.response.template)."""
+    token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
+    return f'<input type="hidden" name="_csrf_token" value="{html.escape(token)}" />'
+
+
 @get("/pro/agenda", sync_to_thread=True, name="pro_day", guards=[require_second_factor], opt=STAFF)
 def day_view(request: AnyRequest, day: FromQuery[str] = "", motif: FromQuery[str] = "") -> Template:
+    positions = cached_reads(request).page_positions()  # before anything is read
     actor = staff_of(request)
     card = own_card(request, actor)
     chosen = parse_day(day, card.rules.local_day(now_of(request)))
@@ -99,7 +144,7 @@ def day_view(request: AnyRequest, day: FromQuery[str] = "", motif: FromQuery[str
         card=card,
         day=chosen,
         motif_id=motif_id,
-        items=timelines(request, card, chosen, 1, motif_id)[0][1],
+        items_html=day_fragments(request, card, timelines(request, card, chosen, 1, motif_id), motif_id, positions)[0][1],
         previous=chosen - timedelta(days=1),
         following=chosen + timedelta(days=1),
     )
@@ -107,6 +152,7 @@ def day_view(request: AnyRequest, day: FromQuery[str] = "", motif: FromQuery[str
 
 @get("/pro/agenda/week", sync_to_thread=True, name="pro_week", guards=[require_second_factor], opt=STAFF)
 def week_view(request: AnyRequest, start: FromQuery[str] = "", motif: FromQuery[str] = "") -> Template:
+    positions = cached_reads(request).page_positions()  # before anything is read
     actor = staff_of(request)
     card = own_card(request, actor)
     today = card.rules.local_day(now_of(request))
@@ -117,7 +163,7 @@ def week_view(request: AnyRequest, start: FromQuery[str] = "", motif: FromQuery[
         card=card,
         start=first,
         motif_id=motif_id,
-        days=timelines(request, card, first, 7, motif_id),
+        days=day_fragments(request, card, timelines(request, card, first, 7, motif_id), motif_id, positions),
         previous=first - timedelta(days=7),
         following=first + timedelta(days=7),
     )

@@ -91,6 +91,14 @@ class CachedReads:
             self._put(full_key, found)
         return found[0]
 
+    def page_positions(self) -> tuple[int, ...] | None:
+        """The positions a rendered fragment depends on; take them before reading anything for it."""
+        return self._positions(DIRECTORY, AGENDA, PROFILES)
+
+    def remember(self, key: Any, positions: tuple[int, ...] | None, compute: Callable[[], Any]) -> Any:
+        """`compute()`, kept until the positions move (taken by the caller before it read its data)."""
+        return self._cached(key, positions, compute)
+
     # -- what the pages read -------------------------------------------------
 
     def practitioner(self, practitioner_id: UUID) -> PractitionerCard | None:

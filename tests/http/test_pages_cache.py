@@ -116,3 +116,72 @@ def test_nothing_is_cached_without_a_watcher(services: Services, now: datetime) 
     pid, _card, _staff = practice(services, now)
     cache = CachedReads(services.reads, None)
     assert cache.practitioner(pid) is not cache.practitioner(pid)  # read each time
+
+
+async def test_the_week_view_follows_a_booking_and_a_cancellation(
+    settings: Settings, services: Services, clocked: Services, now: datetime
+) -> None:
+    from consulta.application import Actor
+    from tests.factories import MOTIFS, WEEKDAY_HOURS, unique_email
+
+    from .pages_client import PASSWORD, login
+
+    email = unique_email("dr")
+    pid = services.app.add_practitioner(email, PASSWORD, "Dr Cache Week", "Dermatology", "Lille", now, "1 rue").id
+    staff = Actor(services.app.get_practitioner(pid).account_id, "practitioner", pid)
+    services.wait_for(services.app.configure_agenda(staff, pid, hours=WEEKDAY_HOURS, motifs=MOTIFS).position)
+    patient, profile_id, _email = make_patient(services.app, now, "Rita", "Weekcache")
+    card = services.reads.practitioner(pid)
+    assert card is not None
+    today = card.rules.local_day(now)
+    monday = today + timedelta(days=7 - today.weekday())
+    lo, hi = card.rules.day_bounds(monday)
+    slot = services.reads.free_slots(card, "consult", lo, hi, now, staff=True)[3]
+    link = f"slot={slot.mode}%7C{slot.starts_at.isoformat().replace(':', '%3A').replace('+', '%2B')}"
+    week = f"/pro/agenda/week?start={monday.isoformat()}"
+    async with page_client(settings, clocked) as client:
+        assert (await login(client, email)).status_code == 303
+        before = (await client.get(week)).text
+        assert link in before and "Rita Weekcache" not in before
+        booked = services.app.book(patient, pid, "consult", slot.mode, slot.starts_at, profile_id, now)
+        assert clocked.wait_for(booked.position, BOOKING_VIEWS)
+        after = (await client.get(week)).text
+        assert link not in after and "Rita Weekcache" in after
+        cancelled = services.app.cancel(staff, booked.id, "moved away", now)
+        assert clocked.wait_for(cancelled.position, BOOKING_VIEWS)
+        again = (await client.get(week)).text
+        assert link in again
+
+
+async def test_a_cached_day_changes_when_no_free_slot_does(
+    settings: Settings, services: Services, clocked: Services, now: datetime
+) -> None:
+    """Viewed for a video-only motif with no video hours, the day lists no free slot: only positions can tell."""
+    from consulta.application import Actor
+    from tests.factories import MOTIFS, WEEKDAY_HOURS, unique_email
+
+    from .pages_client import PASSWORD, login
+
+    email = unique_email("dr")
+    pid = services.app.add_practitioner(email, PASSWORD, "Dr Cache Status", "Dermatology", "Lille", now, "1 rue").id
+    staff = Actor(services.app.get_practitioner(pid).account_id, "practitioner", pid)
+    hours = [h for h in WEEKDAY_HOURS if h["place"] == "practice"]
+    motifs = [*MOTIFS, {"id": "tele", "name": "Call", "duration_minutes": 15, "modes": ["video"]}]
+    services.wait_for(services.app.configure_agenda(staff, pid, hours=hours, motifs=motifs).position)
+    patient, profile_id, _email = make_patient(services.app, now, "Hugo", "Statuscache")
+    card = services.reads.practitioner(pid)
+    assert card is not None
+    slot = services.reads.free_slots(card, "consult", now + timedelta(days=1), now + timedelta(days=8), now)[0]
+    day = f"/pro/agenda?day={card.rules.local_day(slot.starts_at).isoformat()}&motif=tele"
+    async with page_client(settings, clocked) as client:
+        assert (await login(client, email)).status_code == 303
+        before = (await client.get(day)).text
+        assert "Hugo Statuscache" not in before and "slot=" not in before
+        booked = services.app.book(patient, pid, "consult", slot.mode, slot.starts_at, profile_id, now)
+        assert clocked.wait_for(booked.position, BOOKING_VIEWS)
+        after = (await client.get(day)).text
+        assert "Hugo Statuscache" in after and 'class="status booked"' in after
+        missed = services.app.cancel(staff, booked.id, "ill", now)
+        assert clocked.wait_for(missed.position, BOOKING_VIEWS)
+        again = (await client.get(day)).text
+        assert 'class="status cancelled"' in again and 'class="status booked"' not in again
