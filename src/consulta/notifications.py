@@ -20,6 +20,7 @@ def _position(app: Consulta, *aggregates: Any) -> int:
 
 def choose_channels(app: Consulta, actor: Actor, email: bool, sms: bool) -> int:
     """The acting account turns e-mail or SMS notifications on or off; returns the log position."""
+    preferences: NotificationPreferences
     try:
         preferences = app.repository.get(NotificationPreferences.id_for(actor.account_id))
     except AggregateNotFoundError:
@@ -34,6 +35,7 @@ def set_reminder_policy(
     """The practitioner (or their staff) sets the reminder policy of one motif, or of all ("*")."""
     if not actor.may_manage_agenda(practitioner_id):
         raise ForbiddenError("only the practitioner's own staff may change their notifications")
+    aggregate: NotificationPolicy
     try:
         aggregate = app.repository.get(NotificationPolicy.id_for(practitioner_id))
     except AggregateNotFoundError:

@@ -100,9 +100,9 @@ class Settings:
             values[attr] = _int(env, key, default)
         values.update(overrides)
         settings = cls(**values)
-        if settings.environment == "production" and not env.get("CONSULTA_SECRET_KEY"):
-            if "secret_key" not in overrides:
-                raise RuntimeError("CONSULTA_SECRET_KEY must be set in production")
+        secret_missing = not env.get("CONSULTA_SECRET_KEY") and "secret_key" not in overrides
+        if settings.environment == "production" and secret_missing:
+            raise RuntimeError("CONSULTA_SECRET_KEY must be set in production")
         return settings
 
     def with_(self, **changes: Any) -> Settings:
