@@ -7,6 +7,7 @@ command runs), one command, wait for the read models to reach its position,
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -17,6 +18,8 @@ from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import Redirect, Template
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
 
 from consulta.application import Actor, Outcome
 from consulta.http import i18n
@@ -40,6 +43,16 @@ def cached_reads(request: AnyRequest) -> CachedReads:
         services = services_of(request)
         found = state.cached_reads = CachedReads(services.reads, services.watcher)
     return found  # type: ignore[no-any-return]
+
+
+# Stands for the page's own CSRF field in cached fragments (sessions differ, fragments do not).
+CSRF_MARK = "\x00csrf-field\x00"
+
+
+def csrf_input(request: AnyRequest) -> str:
+    """What Litestar gives templates as `csrf_input` (litestar.response.template), for cached fragments."""
+    token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
+    return f'<input type="hidden" name="_csrf_token" value="{html.escape(token)}" />'
 
 
 def now_of(request: AnyRequest) -> datetime:

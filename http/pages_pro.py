@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -13,8 +12,6 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
-from litestar.utils.empty import value_or_default
-from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
 
 from consulta.aggregates.errors import SlotTakenError, VideoCapReachedError
@@ -22,9 +19,11 @@ from consulta.application import Actor
 from consulta.http import i18n
 from consulta.http.audit import note_read
 from consulta.http.pages_common import (
+    CSRF_MARK,
     AnyRequest,
     cached_reads,
     committed,
+    csrf_input,
     now_of,
     page,
     parse_day,
@@ -93,10 +92,6 @@ def timelines(
     return [(day, sorted(found[day], key=lambda i: (i["at"], order[i["kind"]]))) for day in days]
 
 
-# Stands for the page's own CSRF field in cached day fragments (sessions differ, fragments do not).
-CSRF_MARK = "\x00csrf-field\x00"
-
-
 def day_fragments(
     request: AnyRequest,
     card: PractitionerCard,
@@ -124,12 +119,6 @@ def day_fragments(
         html = render() if positions is None else cache.remember(key, positions, render)
         out.append((day, Markup(html.replace(CSRF_MARK, str(csrf_input(request))))))  # noqa: S704  # rendered by our template
     return out
-
-
-def csrf_input(request: AnyRequest) -> str:
-    """What Litestar gives templates as `csrf_input` (litestar.response.template)."""
-    token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
-    return f'<input type="hidden" name="_csrf_token" value="{html.escape(token)}" />'
 
 
 @get("/pro/agenda", sync_to_thread=True, name="pro_day", guards=[require_second_factor], opt=STAFF)

@@ -13,13 +13,16 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from consulta.aggregates.rules import Slot
 from consulta.http import i18n
 from consulta.http.auth import page_actor
 from consulta.http.pages_common import (
+    CSRF_MARK,
     AnyRequest,
     cached_reads,
+    csrf_input,
     language_cookie,
     now_of,
     page,
@@ -84,16 +87,29 @@ def by_day(slots: list[Slot], zone: str) -> list[tuple[date, list[Slot]]]:
 @get("/practitioners/{practitioner_id:uuid}", sync_to_thread=True, name="practitioner")
 def practitioner_page(request: AnyRequest, practitioner_id: FromPath[UUID]) -> Template:
     reads = cached_reads(request)
+    positions = reads.page_positions()  # before anything is read: see consulta.projections.cached
     card = card_or_404(request, practitioner_id)
     now = now_of(request)
     horizon = now + timedelta(days=card.rules.policy.horizon_days)
+    template = request.app.template_engine.engine.get_template("pages/_motif_slots.html.j2")
+    language = i18n.request_language(request)
+    field = csrf_input(request)
     motifs: list[dict[str, Any]] = []
-    for motif in card.rules.motifs:
+    for index, motif in enumerate(card.rules.motifs, start=1):
         slots = reads.free_slots(card, motif.id, now, horizon, now, limit=SLOTS_SCANNED)
         days = [
             (day, day_slots[:SLOTS_PER_DAY]) for day, day_slots in by_day(slots, card.timezone)[:DAYS_SHOWN]
         ]
-        motifs.append({"motif": motif, "days": days})
+        entry = {"motif": motif, "days": days}
+
+        def render(entry: dict[str, Any] = entry, index: int = index) -> str:
+            return template.render(entry=entry, index=index, card=card, request=request, csrf_input=CSRF_MARK)
+
+        # What the section shows is the card (directory positions) and these slots: the key holds both.
+        shown = tuple((s.starts_at.timestamp(), s.mode) for _day, day_slots in days for s in day_slots)
+        key = ("motif-html", card.id, motif.id, index, language, shown)
+        html = render() if positions is None else reads.remember(key, positions, render)
+        motifs.append({**entry, "html": Markup(html.replace(CSRF_MARK, field))})  # noqa: S704  # our template
     return page("practitioner.html.j2", card=card, motifs=motifs, patient=patient_of(request))
 
 

@@ -43,7 +43,7 @@ MARGIN = 8
 class _Slots:
     """Free slots as computed at `computed_at`, usable until `valid_until`."""
 
-    __slots__ = ("computed_at", "valid_until", "slots", "starts", "full")
+    __slots__ = ("computed_at", "full", "slots", "starts", "valid_until")
 
     def __init__(self, computed_at: datetime, valid_until: datetime, slots: list[Slot], full: bool) -> None:
         self.computed_at, self.valid_until, self.slots, self.full = computed_at, valid_until, slots, full
