@@ -19,8 +19,11 @@ import re
 import smtplib
 import ssl
 import threading
-from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 from typing import Any, Protocol
 
 import psycopg
@@ -53,17 +56,23 @@ def message_id_for(idempotency_key: str, sender: str) -> str:
     return f"<{digest}@{domain}>"
 
 
-def build_message(sender: str, to: str, subject: str, text: str, html: str | None, key: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = formataddr(parseaddr(to))
-    message["Subject"] = subject
-    message["Message-ID"] = message_id_for(key, sender)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text)
-    if html is not None:
-        message.add_alternative(html, subtype="html")
-    return message
+def build_message(sender: str, to: str, subject: str, text: str, html: str | None, key: str) -> Message:
+    """The message, built with the legacy (compat32) classes: the modern header registry costs ~1 ms a message."""
+    body: Message
+    if html is None:
+        body = MIMEText(text, "plain", "utf-8")
+    else:
+        body = MIMEMultipart("alternative")
+        body.attach(MIMEText(text, "plain", "utf-8"))
+        body.attach(MIMEText(html, "html", "utf-8"))
+    name, address = parseaddr(sender)
+    body["From"] = formataddr((name, address), charset="utf-8")
+    body["To"] = formataddr(parseaddr(to), charset="utf-8")
+    body["Subject"] = Header(subject, "utf-8", header_name="Subject") if not subject.isascii() else subject
+    body["Message-ID"] = message_id_for(key, sender)
+    body["Date"] = formatdate(localtime=False)
+    body["Auto-Submitted"] = "auto-generated"
+    return body
 
 
 class SmtpSender:
@@ -153,7 +162,7 @@ class SmtpSender:
             smtp.close()
 
     @staticmethod
-    def _transact(smtp: smtplib.SMTP, envelope_from: str, rcpt: str, message: EmailMessage) -> str:
+    def _transact(smtp: smtplib.SMTP, envelope_from: str, rcpt: str, message: Message) -> str:
         for code, reply in (smtp.mail(envelope_from), smtp.rcpt(rcpt)):
             if code >= 400:
                 smtp.rset()
