@@ -29,7 +29,7 @@ def test_a_refused_message_is_listed_as_failed_then_retried(services, settings, 
     try:
         smtp.handler.reply = "550 5.1.1 No such mailbox"
         d = deliverer(settings.database_url, smtp.port, Clock(now + timedelta(seconds=1)))
-        assert d.deliver(key) == "failed: SMTP server answered 550"
+        assert d.deliver(key) == "failed: SMTP server answered 550 5.1.1 No such mailbox"
         monkeypatch.setenv("DATABASE_URL", settings.database_url)
         runner = CliRunner()
         listed = runner.invoke(main, ["notifications", "failed"])
