@@ -84,6 +84,23 @@ def by_day(slots: list[Slot], zone: str) -> list[tuple[date, list[Slot]]]:
     ]
 
 
+def first_days(slots: list[Slot], zone: str, count: int) -> list[tuple[date, list[Slot]]]:
+    """`by_day(slots, zone)[:count]`, without converting the slots of the days not shown."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    out: list[tuple[date, list[Slot]]] = []
+    for slot in slots:
+        day = slot.starts_at.astimezone(tz).date()
+        if out and out[-1][0] == day:
+            out[-1][1].append(slot)
+        elif len(out) == count:
+            break
+        else:
+            out.append((day, [slot]))
+    return out
+
+
 @get("/practitioners/{practitioner_id:uuid}", sync_to_thread=True, name="practitioner")
 def practitioner_page(request: AnyRequest, practitioner_id: FromPath[UUID]) -> Template:
     reads = cached_reads(request)
@@ -97,9 +114,7 @@ def practitioner_page(request: AnyRequest, practitioner_id: FromPath[UUID]) -> T
     motifs: list[dict[str, Any]] = []
     for index, motif in enumerate(card.rules.motifs, start=1):
         slots = reads.free_slots(card, motif.id, now, horizon, now, limit=SLOTS_SCANNED)
-        days = [
-            (day, day_slots[:SLOTS_PER_DAY]) for day, day_slots in by_day(slots, card.timezone)[:DAYS_SHOWN]
-        ]
+        days = [(day, day_slots[:SLOTS_PER_DAY]) for day, day_slots in first_days(slots, card.timezone, DAYS_SHOWN)]
         entry = {"motif": motif, "days": days}
 
         def render(entry: dict[str, Any] = entry, index: int = index) -> str:

@@ -185,3 +185,12 @@ async def test_a_cached_day_changes_when_no_free_slot_does(
         assert clocked.wait_for(missed.position, BOOKING_VIEWS)
         again = (await client.get(day)).text
         assert 'class="status cancelled"' in again and 'class="status booked"' not in again
+
+
+def test_first_days_are_the_first_days_of_by_day(services: Services, now: datetime) -> None:
+    from consulta.http.pages_public import by_day, first_days
+
+    _pid, card, _staff = practice(services, now)
+    slots = [s for d in range(10) for s in card.rules.slots_on(card.rules.local_day(now) + timedelta(days=d), "consult")]
+    for count in (0, 1, 2, 5, 50):
+        assert first_days(slots, card.timezone, count) == by_day(slots, card.timezone)[:count]
