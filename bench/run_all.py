@@ -22,6 +22,7 @@ BENCHMARKS = [
     ("projection_lag.py", ["--seconds", "5"]),
     ("rebuild.py", ["--repeats", "1"]),
     ("pages.py", ["--repeats", "1", "--seconds", "2"]),
+    ("notifications.py", ["--bookings", "100", "--appointments", "10000", "--reminders", "50"]),
     ("media.py", ["--consultations", "1", "--seconds", "5", "--warmup", "3"]),
 ]
 
