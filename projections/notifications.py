@@ -75,7 +75,8 @@ class Notifications(Projection):
         "notify_policies": "practitioner_id uuid, motif_id text, policy jsonb NOT NULL, PRIMARY KEY (practitioner_id, motif_id)",
         "notify_preferences": "account_id uuid PRIMARY KEY, email boolean NOT NULL, sms boolean NOT NULL, language text",
     }
-    # Written by workers (claims, retries, outcomes) or stamped now(): a rebuild resets them.
+    # Set when projected (created_at) or by the scheduler, the worker and `notifications retry`
+    # (due_at moves on retries and quiet hours): a rebuild resets them.
     worker_columns = {
         "notification_due": (
             "due_at",
@@ -92,19 +93,6 @@ class Notifications(Projection):
         "notification_due (due_at) WHERE done_at IS NULL AND failed_at IS NULL",
         "notify_appointments (profile_id, day)",
     )
-    # Set when projected (created_at) or by the scheduler and worker: a rebuild resets them.
-    worker_columns = {
-        "notification_due": (
-            "created_at",
-            "claimed_at",
-            "attempts",
-            "last_error",
-            "done_at",
-            "outcome",
-            "failed_at",
-        )
-    }
-
     def create_statements(self) -> list[sql.Composable]:
         kept = sql.SQL("CREATE TABLE IF NOT EXISTS {}.{} (" + SENT_COLUMNS + ")").format(
             sql.Identifier(self.schema), sql.Identifier(SENT_TABLE)
