@@ -4,7 +4,8 @@ Consulta runs as `consulta serve` + `consulta project` on a fresh database
 holding one practitioner with a realistic week (hours, three motifs, some
 bookings). Pages measured:
 - `/practitioners/{id}`: the practitioner's public page, next free slots per motif;
-- `/pro/agenda/week`: the practitioner's own week view (logged in).
+- `/pro/agenda/week`: the practitioner's own week view (logged in);
+- `/pro/agenda?day=`: the practitioner's day view (a Monday of that week).
 Baseline, same run: each page's HTML saved to a file, served by a bare
 Litestar app (bench/bare_page.py, uvicorn, one process) through a Jinja loop:
 same bytes, no database, session or CSRF work. Runs alternate.
@@ -137,6 +138,7 @@ def main() -> None:
             pages = {
                 "practitioner": (f"/practitioners/{practitioner_id}", {}),
                 "pro_week": (f"/pro/agenda/week?start={monday.isoformat()}", {"Cookie": cookie}),
+                "pro_day": (f"/pro/agenda?day={monday.isoformat()}", {"Cookie": cookie}),
                 # Not a page: both apps' /healthz, the cost of a request through each app alone.
                 "healthz": ("/healthz", {}),
             }
