@@ -19,8 +19,11 @@ import re
 import smtplib
 import ssl
 import threading
+from collections.abc import Sequence
+from email import encoders
 from email.header import Header
 from email.message import Message
+from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
@@ -46,8 +49,19 @@ class PermanentEmailError(EmailError):
     """The server refused the message for good (5xx)."""
 
 
+Attachment = tuple[str, str, bytes]  # file name, content type ("text/calendar; method=PUBLISH"), bytes
+
+
 class EmailSender(Protocol):
-    def send(self, to: str, subject: str, text: str, html: str | None, idempotency_key: str) -> str: ...
+    def send(
+        self,
+        to: str,
+        subject: str,
+        text: str,
+        html: str | None,
+        idempotency_key: str,
+        attachments: Sequence[Attachment] = (),
+    ) -> str: ...
 
 
 def message_id_for(idempotency_key: str, sender: str) -> str:
@@ -56,7 +70,15 @@ def message_id_for(idempotency_key: str, sender: str) -> str:
     return f"<{digest}@{domain}>"
 
 
-def build_message(sender: str, to: str, subject: str, text: str, html: str | None, key: str) -> Message:
+def build_message(
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    key: str,
+    attachments: Sequence[Attachment] = (),
+) -> Message:
     """The message, built with the legacy (compat32) classes: the modern header registry costs ~1 ms a message."""
     body: Message
     if html is None:
@@ -65,10 +87,26 @@ def build_message(sender: str, to: str, subject: str, text: str, html: str | Non
         body = MIMEMultipart("alternative")
         body.attach(MIMEText(text, "plain", "utf-8"))
         body.attach(MIMEText(html, "html", "utf-8"))
+    if attachments:
+        mixed = MIMEMultipart("mixed")
+        mixed.attach(body)
+        for name, content_type, data in attachments:
+            maintype, _, rest = content_type.partition("/")
+            subtype, *params = [p.strip() for p in rest.split(";")]
+            part = MIMEBase(maintype, subtype)
+            for param in params:
+                name_, _, value = param.partition("=")
+                part.set_param(name_, value)
+            part.set_payload(data)
+            encoders.encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=name)
+            mixed.attach(part)
+        body = mixed
     name, address = parseaddr(sender)
     body["From"] = formataddr((name, address), charset="utf-8")
     body["To"] = formataddr(parseaddr(to), charset="utf-8")
-    body["Subject"] = Header(subject, "utf-8", header_name="Subject") if not subject.isascii() else subject
+    subject_header: Any = subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject")
+    body["Subject"] = subject_header
     body["Message-ID"] = message_id_for(key, sender)
     body["Date"] = formatdate(localtime=False)
     body["Auto-Submitted"] = "auto-generated"
@@ -109,9 +147,17 @@ class SmtpSender:
             ca_file=settings.smtp_ca_file,
         )
 
-    def send(self, to: str, subject: str, text: str, html: str | None, idempotency_key: str) -> str:
+    def send(
+        self,
+        to: str,
+        subject: str,
+        text: str,
+        html: str | None,
+        idempotency_key: str,
+        attachments: Sequence[Attachment] = (),
+    ) -> str:
         """Send over this thread's open connection (opened, upgraded and authenticated once)."""
-        message = build_message(self.sender, to, subject, text, html, idempotency_key)
+        message = build_message(self.sender, to, subject, text, html, idempotency_key, attachments)
         envelope_from = parseaddr(self.sender)[1]
         try:
             reused = getattr(self._local, "smtp", None) is not None
@@ -212,7 +258,18 @@ class DevInboxSender:
     def from_settings(cls, settings: Settings) -> DevInboxSender:
         return cls(settings.database_url, settings.read_schema, settings.smtp_from)
 
-    def send(self, to: str, subject: str, text: str, html: str | None, idempotency_key: str) -> str:
+    def send(
+        self,
+        to: str,
+        subject: str,
+        text: str,
+        html: str | None,
+        idempotency_key: str,
+        attachments: Sequence[Attachment] = (),
+    ) -> str:
+        """Attachments are named at the end of the stored text (the page shows text only)."""
+        if attachments:
+            text = text + "\n" + "\n".join(f"[{name}]" for name, _, _ in attachments)
         return self.store(to, subject, text, html, idempotency_key)
 
     def store(self, to: str, subject: str, text: str, html: str | None, idempotency_key: str) -> str:

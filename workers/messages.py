@@ -47,6 +47,8 @@ def item(row: dict[str, Any], base_url: str) -> dict[str, Any]:
     """What the templates know of one appointment."""
     zone = row["timezone"]
     return {
+        "id": row["id"],
+        "ends_at": row["ends_at"],
         "practice": row["practice"],
         "address": row["address"],
         "motif": row["motif"],

@@ -29,7 +29,8 @@ from psycopg_pool import ConnectionPool
 
 from consulta.projections.notification_policy import quiet_until
 
-from .email import EmailSender, PermanentEmailError, TemporaryEmailError
+from .calendar import appointment_ics
+from .email import Attachment, EmailSender, PermanentEmailError, TemporaryEmailError
 from .messages import item, render
 from .sms import PermanentSmsError, SmsSender, TemporarySmsError
 
@@ -39,7 +40,7 @@ TEMPORARY = (TemporaryEmailError, TemporarySmsError)
 PERMANENT = (PermanentEmailError, PermanentSmsError)
 
 _APPOINTMENTS = (
-    "SELECT a.id, a.practitioner_id, a.profile_id, a.starts_at, a.mode, a.status, a.version,"
+    "SELECT a.id, a.practitioner_id, a.profile_id, a.starts_at, a.ends_at, a.mode, a.status, a.version,"
     " p.name AS practice, p.address, p.timezone, p.account_id AS practitioner_account,"
     " coalesce(m.name, a.motif_id) AS motif"
     " FROM {s}.notify_appointments a JOIN {s}.notify_practitioners p ON p.id = a.practitioner_id"
@@ -102,7 +103,7 @@ class Deliverer:
             reason, message = self._compose(cur, due, now)
             if message is None:
                 return self._finish(cur, key, f"skipped: {reason}")
-            address, rendered, zone, channel = message
+            address, rendered, zone, channel, items = message
             if channel == "sms":
                 later = quiet_until(now, zone)
                 if later is not None:
@@ -118,7 +119,9 @@ class Deliverer:
                     assert self.sms is not None
                     provider_id = self.sms.send(address, rendered.sms, key)
                 else:
-                    provider_id = self.email.send(address, rendered.subject, rendered.text, None, key)
+                    provider_id = self.email.send(
+                        address, rendered.subject, rendered.text, None, key, self._calendar(due, items, now)
+                    )
             except TEMPORARY as error:
                 return self._retry_later(cur, due, str(error), now)
             except PERMANENT as error:
@@ -131,6 +134,14 @@ class Deliverer:
                 (key, channel, provider_id, key),
             )
             return "sent"
+
+    @staticmethod
+    def _calendar(due: dict[str, Any], items: list[dict[str, Any]], now: datetime) -> list[Attachment]:
+        """The patient's confirmation and move notices carry the appointment as an .ics file."""
+        if due["kind"] not in ("confirmation", "moved"):
+            return []
+        a = items[0]
+        return [("rendez-vous.ics", "text/calendar; method=PUBLISH", appointment_ics(a, a["ends_at"], now))]
 
     def _finish(self, cur: psycopg.Cursor[Any], key: str, outcome: str) -> str:
         cur.execute(
@@ -218,4 +229,4 @@ class Deliverer:
         rendered = render(
             kind, person["language"], {"a": items[0], "items": items, "name": name, "patient": patient}
         )
-        return "", (address, rendered, first["timezone"], channel)
+        return "", (address, rendered, first["timezone"], channel, items)

@@ -66,7 +66,7 @@ def test_confirmation_is_sent_once_with_the_practice_and_a_link(services, settin
     assert d.deliver(key) == "sent"
     assert d.deliver(key) == "already done"
     [message] = [m for m in smtp.messages if m.recipients == [booked.email]]
-    body = message.message.get_payload(decode=True).decode()
+    body = message.message.get_body(("plain",)).get_content()
     assert (
         "Dr Claire Martin" in body and f"https://consulta.example/my/appointments/{booked.id}/booked" in body
     )
@@ -142,3 +142,19 @@ def test_a_moved_appointment_is_reminded_on_its_new_day_only(services, settings,
         for k, v in outcomes.items()
     )
     assert len([k for k in outcomes if not k.endswith(new_day)]) == 2
+
+
+def test_the_confirmation_carries_the_appointment_as_an_ics_file(services, settings, now, smtp):
+    booked = book_ahead(services, now, 10)
+    d = deliverer(settings.database_url, smtp.port, Clock(now + timedelta(seconds=5)))
+    assert d.deliver(f"confirmation:email:{booked.id}") == "sent"
+    assert d.deliver(f"alert_confirmation:email:{booked.id}") == "sent"
+    by_kind = {m.message["Subject"].split(" ")[0]: m.message for m in smtp.messages}
+    [calendar] = [p for p in by_kind["Rendez-vous"].walk() if p.get_content_type() == "text/calendar"]
+    assert calendar.get_filename() == "rendez-vous.ics"
+    ics = (
+        calendar.get_content() if isinstance(calendar.get_content(), str) else calendar.get_content().decode()
+    )
+    assert f"UID:{booked.id}@consulta" in ics
+    assert f"DTSTART:{booked.starts_at.strftime('%Y%m%dT%H%M%SZ')}" in ics
+    assert not [p for p in by_kind["Nouveau"].walk() if p.get_content_type() == "text/calendar"]

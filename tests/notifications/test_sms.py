@@ -76,6 +76,8 @@ def test_an_sms_names_neither_motif_nor_specialty_and_waits_for_the_morning(serv
                 assert health not in sms["text"]
             email_key = f"confirmation:email:{booked.id}"
             assert d.deliver(email_key) == "sent"
-            assert "Consultation" in smtp.messages[0].message.get_content()  # the e-mail may say why
+            assert (
+                "Consultation" in smtp.messages[0].message.get_body(("plain",)).get_content()
+            )  # the e-mail may say why
     finally:
         smtp.stop()
