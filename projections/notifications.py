@@ -93,6 +93,7 @@ class Notifications(Projection):
         "notification_due (due_at) WHERE done_at IS NULL AND failed_at IS NULL",
         "notify_appointments (profile_id, day)",
     )
+
     def create_statements(self) -> list[sql.Composable]:
         kept = sql.SQL("CREATE TABLE IF NOT EXISTS {}.{} (" + SENT_COLUMNS + ")").format(
             sql.Identifier(self.schema), sql.Identifier(SENT_TABLE)
