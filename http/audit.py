@@ -4,7 +4,7 @@ What a request read is found from the route itself: a successful GET on a
 route that takes the id of private data (`PRIVATE_IDS`: appointments,
 profiles, messages, documents, reports) reads that object, whose patient the
 log names; a route of `LIST_READS` (agenda views, appointment lists) reads a
-list. New routes are covered by their parameter names. A handler that shows
+list, recorded as ONE row naming every profile shown (`profile_ids`). New routes are covered by their parameter names. A handler that shows
 other health data calls `note_read(request, kind, object_id, subject_profile)`.
 `AuditMiddleware` writes the rows once the answer's status is known and
 before it leaves (a failed write answers 503 instead: nothing unrecorded goes
@@ -33,7 +33,8 @@ log = logging.getLogger("consulta.audit")
 NOTES = "consulta.audit_notes"
 PRIVATE_IDS = {"appointment_id": "appointment", "profile_id": "profile", "message_id": "message", "document_id": "document", "report_id": "report"}
 REFUSALS = {401, 403, 404}
-# Pages and API answers that list health data of several patients or profiles (one row per view).
+# Pages and API answers that list health data of several patients or profiles (one row per view,
+# naming in profile_ids every profile the handler noted).
 LIST_READS = {
     "pro_day": "agenda",
     "pro_week": "agenda",
@@ -101,6 +102,13 @@ def _rows(scope: Scope, status: int) -> list[dict[str, Any]]:
         return []
     now = scope["app"].state.services.clock.now()
     refused = status >= 400
+    action = _action(scope)
+    if not refused and action in LIST_READS and scope.get(NOTES):
+        # A listing is one row naming every profile it showed (the patients' pages find it by profile_ids).
+        shown = sorted({subject for _kind, _id, subject in notes if subject is not None}, key=str)
+        notes, profile_ids = [(LIST_READS[action], actor.practitioner_id if actor else None, None)], shown
+    else:
+        profile_ids = None
     return [
         {
             "at": now,
@@ -113,6 +121,7 @@ def _rows(scope: Scope, status: int) -> list[dict[str, Any]]:
             "subject_profile": subject,
             "outcome": "refused" if refused else "read",
             "status": status,
+            "profile_ids": profile_ids,
         }
         for kind, object_id, subject in notes
     ]

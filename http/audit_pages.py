@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 from consulta.http.pages_common import AnyRequest, login_url, page, patient_of, services_of
 from consulta.projections import audit_log
 
-WHAT = {"appointment": "an appointment", "profile": "the profile", "document": "a document", "report": "a report", "message": "a message"}
+WHAT = {"appointment": "an appointment", "profile": "the profile", "document": "a document", "report": "a report", "message": "a message", "agenda": "an appointment"}
 
 
 def _who(services: Any, row: dict[str, Any], me: Any, names: dict[Any, str]) -> tuple[str, str]:

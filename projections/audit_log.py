@@ -5,7 +5,9 @@ rebuild` never touches it. It lives in its own schema (`audit`), and
 triggers refuse every UPDATE, DELETE and TRUNCATE, so the application (and
 anyone with its database role short of dropping the table) can only add
 rows. Rows never hold the data that was read: only ids, roles, the action
-(a route name) and the outcome.
+(a route name) and the outcome. A single read names its patient in
+`subject_profile`; a listing (an agenda view) is one row naming every
+profile it showed in `profile_ids` (GIN-indexed).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ COLUMNS = (
     "subject_profile",
     "outcome",
     "status",
+    "profile_ids",
 )
 
 CREATE = [
@@ -48,6 +51,9 @@ CREATE = [
         status integer NOT NULL
     )""",
     f"CREATE INDEX IF NOT EXISTS access_log_subject ON {SCHEMA}.access_log (subject_profile, at DESC)",
+    # A listing (an agenda view) is one row naming every profile it showed.
+    f"ALTER TABLE {SCHEMA}.access_log ADD COLUMN IF NOT EXISTS profile_ids uuid[]",
+    f"CREATE INDEX IF NOT EXISTS access_log_profiles ON {SCHEMA}.access_log USING gin (profile_ids)",
     f"CREATE INDEX IF NOT EXISTS access_log_actor ON {SCHEMA}.access_log (actor_account, at DESC)",
     f"""CREATE OR REPLACE FUNCTION {SCHEMA}.append_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'the access log is append-only'; END $$""",
@@ -85,8 +91,9 @@ def accesses_to(
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             f"SELECT {', '.join(COLUMNS)} FROM {SCHEMA}.access_log"  # type: ignore[arg-type]  # noqa: S608 (constants only)
-            " WHERE subject_profile = ANY(%s) AND (%s::timestamptz IS NULL OR at >= %s)"
+            " WHERE (subject_profile = ANY(%s) OR profile_ids && %s::uuid[])"
+            " AND (%s::timestamptz IS NULL OR at >= %s)"
             " ORDER BY at DESC, id DESC LIMIT %s",
-            (profile_ids, since, since, limit),
+            (profile_ids, profile_ids, since, since, limit),
         )
         return cur.fetchall()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -41,7 +42,10 @@ async def test_reads_and_refusals_are_recorded_and_shown_to_the_patient(world: S
     assert (y.actor.account_id, "refused", "pro_appointment", 404) in found  # type: ignore[union-attr]
     assert (w.patient_b.actor.account_id, "refused", "api:my_appointment", 404) in found  # type: ignore[union-attr]
     assert (None, "refused", "api:my_appointment", 401) in found
-    assert all(r["object_id"] == a_appointment and r["at"] is not None for r in rows), rows
+    singles = [r for r in rows if r["action"] != "pro_day"]
+    assert all(r["object_id"] == a_appointment and r["at"] is not None for r in singles), rows
+    listing = [r for r in rows if r["action"] == "pro_day"]
+    assert len(listing) == 1 and a_profile in listing[0]["profile_ids"], "the day view is one row naming the profiles shown"
 
     page = await world.clients[w.patient_a.name].get("/my/access")
     assert page.status_code == 200
@@ -50,6 +54,35 @@ async def test_reads_and_refusals_are_recorded_and_shown_to_the_patient(world: S
     other = await world.clients[w.patient_b.name].get("/my/access")
     assert "Xavier Morel" not in other.text, "B sees only accesses to B's profiles"
     assert (await world.clients["anonymous"].get("/my/access", follow_redirects=False)).status_code == 303
+
+
+def first_entry(html: str) -> str:
+    """The latest row of the /my/access table."""
+    return html.split("<tbody>", 1)[1].split("</tr>", 1)[0] if "<tbody>" in html else ""
+
+
+async def test_a_week_view_is_one_row_shown_to_each_patient_it_showed(world: Seeded) -> None:
+    w = world.world
+    x, a_profile, b_profile = w.practitioner_x, w.patient_a.profile_id, w.patient_b.profile_id
+    starts = world.world_services.reads.appointment_for_account(w.patient_a.actor.account_id, w.patient_a.appointment_id)["starts_at"]  # type: ignore[union-attr,index]
+    day = starts.astimezone(ZoneInfo("Europe/Paris")).date()
+    before_a, before_b = len(rows_about(world, a_profile)), len(rows_about(world, b_profile))
+    with world.world_services.reads.pool.connection() as conn:
+        total = conn.execute("SELECT count(*) AS n FROM audit.access_log").fetchone()["n"]  # type: ignore[index,call-overload]
+
+    week = await world.clients[x.name].get("/pro/agenda/week", params={"start": (day - timedelta(days=day.weekday())).isoformat()})
+    assert week.status_code == 200 and "Aubert" in week.text
+
+    with world.world_services.reads.pool.connection() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM audit.access_log").fetchone()["n"] == total + 1, "one row per view"  # type: ignore[index,call-overload]
+    new_a = rows_about(world, a_profile)[: len(rows_about(world, a_profile)) - before_a]
+    assert [(r["action"], r["actor_account"], r["outcome"]) for r in new_a] == [("pro_week", x.actor.account_id, "read")]  # type: ignore[union-attr]
+    assert a_profile in new_a[0]["profile_ids"] and b_profile not in new_a[0]["profile_ids"]
+    assert len(rows_about(world, b_profile)) == before_b, "B was not shown: nothing new about B"
+    a_page = (await world.clients[w.patient_a.name].get("/my/access")).text
+    b_page = (await world.clients[w.patient_b.name].get("/my/access")).text
+    assert "Xavier Morel" in first_entry(a_page) and "Consulté" in first_entry(a_page)
+    assert "Xavier Morel" not in b_page
 
 
 def test_the_access_log_is_append_only(world: Seeded) -> None:
