@@ -68,7 +68,9 @@ def raw_worker(url: str, block: bool, commands: Any, results: Any) -> None:
         def once() -> bool:
             if block:
                 with conn.transaction():
-                    conn.execute(statement, (uuid.uuid4(), 1, "consulta.Appointment.Booked", STATE)).fetchone()
+                    conn.execute(
+                        statement, (uuid.uuid4(), 1, "consulta.Appointment.Booked", STATE)
+                    ).fetchone()
             else:
                 conn.execute(statement, (uuid.uuid4(), 1, "consulta.Appointment.Booked", STATE)).fetchone()
             return True
@@ -76,8 +78,9 @@ def raw_worker(url: str, block: bool, commands: Any, results: Any) -> None:
         serve(once, commands, results)
 
 
-def book_worker(url: str, variant: str, env: dict[str, str], plan: list[Any], patient: Any,
-                commands: Any, results: Any) -> None:
+def book_worker(
+    url: str, variant: str, env: dict[str, str], plan: list[Any], patient: Any, commands: Any, results: Any
+) -> None:
     from common import MOTIF
     from eventsourcing.application import Application
 
@@ -134,8 +137,10 @@ class Pool:
         ctx = mp.get_context("spawn")
         self.results = ctx.Queue()
         self.commands = [ctx.Queue() for _ in range(clients)]
-        self.procs = [ctx.Process(target=target, args=(*args_for(i), self.commands[i], self.results))
-                      for i in range(clients)]
+        self.procs = [
+            ctx.Process(target=target, args=(*args_for(i), self.commands[i], self.results))
+            for i in range(clients)
+        ]
         for proc in self.procs:
             proc.start()
         ready, deadline = 0, time.monotonic() + 180
@@ -171,7 +176,9 @@ class Pool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=1.5, help="length of one window")
     parser.add_argument("--windows", type=int, default=8, help="windows of each kind, alternating")
     parser.add_argument("--clients", default="1,8")
@@ -201,8 +208,11 @@ def main() -> None:
                 practitioners = add_practitioners(setup, 8, now)
                 plans = [slot_plan(setup, practitioners[i::clients], now, days=100) for i in range(clients)]
                 env = {**base_env, **VARIANTS[variant]}
-                pools[variant] = Pool(clients, book_worker,
-                                      lambda i, v=variant, e=env, p=plans, c=patients: (url, v, e, p[i], c[i]))
+                pools[variant] = Pool(
+                    clients,
+                    book_worker,
+                    lambda i, v=variant, e=env, p=plans, c=patients: (url, v, e, p[i], c[i]),
+                )
             runs: dict[str, list[dict[str, Any]]] = {name: [] for name in pools}
             for _ in range(args.windows):
                 for name, pool in pools.items():
@@ -212,18 +222,24 @@ def main() -> None:
             print(f"\n{clients} client(s), {args.windows} windows of {args.seconds} s each:")
             for name, found in runs.items():
                 rates = [r["rate"] for r in found]
-                print(f"  {name}: {median(rates):.0f}/s (windows {min(rates):.0f}-{max(rates):.0f}), "
-                      f"p50 {median([r['p50_ms'] for r in found]):.2f} ms, "
-                      f"p99 {median([r['p99_ms'] for r in found]):.2f} ms, "
-                      f"conflicts {sum(r['conflicts'] for r in found)}")
+                print(
+                    f"  {name}: {median(rates):.0f}/s (windows {min(rates):.0f}-{max(rates):.0f}), "
+                    f"p50 {median([r['p50_ms'] for r in found]):.2f} ms, "
+                    f"p99 {median([r['p99_ms'] for r in found]):.2f} ms, "
+                    f"conflicts {sum(r['conflicts'] for r in found)}"
+                )
             for variant in variants:
                 for baseline in ("lone INSERT", "BEGIN/INSERT/COMMIT"):
-                    ratios = [b["rate"] / r["rate"] for b, r in zip(runs[variant], runs[baseline], strict=True)]
+                    ratios = [
+                        b["rate"] / r["rate"] for b, r in zip(runs[variant], runs[baseline], strict=True)
+                    ]
                     verdict = ""
                     if clients == 1:
                         verdict = "; target >= 0.25x: " + ("met" if median(ratios) >= 0.25 else "MISSED")
-                    summary.append(f"booking ({variant}) / raw {baseline}, {clients} client(s): "
-                                   f"{spread(ratios)}{verdict}")
+                    summary.append(
+                        f"booking ({variant}) / raw {baseline}, {clients} client(s): "
+                        f"{spread(ratios)}{verdict}"
+                    )
         setup.close()
     print()
     for line in summary:

@@ -66,7 +66,9 @@ def fresh_database(prefix: str = "consulta_bench") -> Iterator[str]:
         for attempt in range(30):  # the server may be full of other users' connections for a while
             try:
                 with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                    conn.execute(
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                    )
                 break
             except psycopg.OperationalError:
                 if attempt == 29:
@@ -79,8 +81,13 @@ def add_practitioners(app: Consulta, count: int, now: datetime) -> list[UUID]:
     ids = []
     for i in range(count):
         outcome = app.add_practitioner(
-            f"bench-dr-{secrets.token_hex(4)}@example.org", "correct horse battery",
-            f"Dr Bench {i}", "General practitioner", "Lyon", now, timezone=ZONE,
+            f"bench-dr-{secrets.token_hex(4)}@example.org",
+            "correct horse battery",
+            f"Dr Bench {i}",
+            "General practitioner",
+            "Lyon",
+            now,
+            timezone=ZONE,
         )
         practitioner = app.get_practitioner(outcome.id)
         actor = Actor(practitioner.account_id, "practitioner", outcome.id)
@@ -91,8 +98,12 @@ def add_practitioners(app: Consulta, count: int, now: datetime) -> list[UUID]:
 
 def add_patient(app: Consulta, now: datetime) -> tuple[Actor, UUID]:
     outcome = app.register_patient(
-        f"bench-patient-{secrets.token_hex(4)}@example.org", "correct horse battery",
-        "Alice", "Bench", date(1985, 5, 17), now,
+        f"bench-patient-{secrets.token_hex(4)}@example.org",
+        "correct horse battery",
+        "Alice",
+        "Bench",
+        date(1985, 5, 17),
+        now,
     )
     account = app.get_account(outcome.id)
     assert account.profile_id is not None
@@ -100,7 +111,11 @@ def add_patient(app: Consulta, now: datetime) -> tuple[Actor, UUID]:
 
 
 def slot_plan(
-    app: Consulta, practitioners: Sequence[UUID], now: datetime, days: int = 60, part: tuple[int, int] = (0, 1)
+    app: Consulta,
+    practitioners: Sequence[UUID],
+    now: datetime,
+    days: int = 60,
+    part: tuple[int, int] = (0, 1),
 ) -> list[tuple[UUID, datetime]]:
     """Free slots the rules offer, spread so each agenda day fills slowly, as in a real week.
 
@@ -114,7 +129,9 @@ def slot_plan(
         for d in range(days):
             if d % part[1] == part[0]:
                 day = start + timedelta(days=d)
-                buckets.append([(practitioner_id, s.starts_at) for s in rules.slots_on(day, MOTIF, "practice")])
+                buckets.append(
+                    [(practitioner_id, s.starts_at) for s in rules.slots_on(day, MOTIF, "practice")]
+                )
     plan = []
     for k in range(max((len(b) for b in buckets), default=0)):
         plan.extend(b[k] for b in buckets if k < len(b))

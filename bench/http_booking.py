@@ -34,7 +34,9 @@ from consulta.application import Consulta
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -52,14 +54,17 @@ def main() -> None:
         # Client i books practitioner i % 8 on its own days: no two clients want one slot.
         groups = (n + 7) // 8
         plans: list[Iterator[tuple[Any, Any]]] = [
-            iter(slot_plan(setup, [practitioners[i % 8]], now, days=100, part=(i // 8, groups))) for i in range(n)
+            iter(slot_plan(setup, [practitioners[i % 8]], now, days=100, part=(i // 8, groups)))
+            for i in range(n)
         ]
         setup.close()
         ratios: dict[str, list[float]] = {}
         with consulta_processes(url) as base:
             tokens = []
             for email in emails:
-                answer = httpx.post(f"{base}/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
+                answer = httpx.post(
+                    f"{base}/api/v1/auth/login", json={"email": email, "password": "correct horse battery"}
+                )
                 answer.raise_for_status()
                 tokens.append(answer.json()["token"])
 
@@ -68,10 +73,15 @@ def main() -> None:
 
             async def book(client: httpx.AsyncClient, i: int) -> httpx.Response:
                 practitioner_id, starts_at = next(plans[i])
-                body = {"practitioner_id": str(practitioner_id), "motif_id": MOTIF,
-                        "starts_at": starts_at.isoformat(), "mode": "practice"}
-                return await client.post("/api/v1/appointments", json=body,
-                                         headers={"Authorization": f"Bearer {tokens[i]}"})
+                body = {
+                    "practitioner_id": str(practitioner_id),
+                    "motif_id": MOTIF,
+                    "starts_at": starts_at.isoformat(),
+                    "mode": "practice",
+                }
+                return await client.post(
+                    "/api/v1/appointments", json=body, headers={"Authorization": f"Bearer {tokens[i]}"}
+                )
 
             asyncio.run(load(base, n, 1.0, healthz))  # warm up both paths
             asyncio.run(load(base, n, 1.0, book))
@@ -83,11 +93,15 @@ def main() -> None:
                 ratios.setdefault("book_rate", []).append(run["rate"])
                 ratios.setdefault("book_p50", []).append(run["p50_ms"])
                 ratios.setdefault("book_p99", []).append(run["p99_ms"])
-                print(f"[{repeat + 1}] GET /healthz: {base_run['rate']:.0f} req/s, p50 {base_run['p50_ms']:.1f} ms, "
-                      f"p99 {base_run['p99_ms']:.1f} ms {base_run['statuses']}")
-                print(f"[{repeat + 1}] POST /api/v1/appointments: {run['rate']:.0f} req/s, p50 {run['p50_ms']:.1f} ms, "
-                      f"p99 {run['p99_ms']:.1f} ms {run['statuses']}; requests/s ratio to /healthz "
-                      f"{run['rate'] / base_run['rate']:.3f}")
+                print(
+                    f"[{repeat + 1}] GET /healthz: {base_run['rate']:.0f} req/s, p50 {base_run['p50_ms']:.1f} ms, "
+                    f"p99 {base_run['p99_ms']:.1f} ms {base_run['statuses']}"
+                )
+                print(
+                    f"[{repeat + 1}] POST /api/v1/appointments: {run['rate']:.0f} req/s, p50 {run['p50_ms']:.1f} ms, "
+                    f"p99 {run['p99_ms']:.1f} ms {run['statuses']}; requests/s ratio to /healthz "
+                    f"{run['rate'] / base_run['rate']:.3f}"
+                )
     print()
     print(f"booking requests/s with {n} clients: {spread(ratios['book_rate'])}")
     print(f"booking p50 ms: {spread(ratios['book_p50'])}; p99 ms: {spread(ratios['book_p99'])}")

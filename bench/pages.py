@@ -36,8 +36,11 @@ from consulta.application import Actor, Consulta
 HOURS = [
     {"weekday": d, "start": start, "end": end, "place": place}
     for d in range(5)
-    for start, end, place in (("09:00", "12:00", "practice"), ("14:00", "17:00", "practice"),
-                              ("17:00", "18:00", "video"))
+    for start, end, place in (
+        ("09:00", "12:00", "practice"),
+        ("14:00", "17:00", "practice"),
+        ("17:00", "18:00", "video"),
+    )
 ] + [{"weekday": 5, "start": "09:00", "end": "12:00", "place": "practice"}]
 MOTIFS = [
     {"id": "consult", "name": "Consultation", "duration_minutes": 20, "modes": ["practice", "video"]},
@@ -49,8 +52,9 @@ EMAIL, PASSWORD = "bench-dr-pages@example.org", "correct horse battery"
 
 def practitioner_with_a_week(app: Consulta, bookings: int) -> tuple[Any, str]:
     now = utcnow()
-    outcome = app.add_practitioner(EMAIL, PASSWORD, "Dr Claire Bench", "General practitioner", "Lyon", now,
-                                   "1 rue de la Paix")
+    outcome = app.add_practitioner(
+        EMAIL, PASSWORD, "Dr Claire Bench", "General practitioner", "Lyon", now, "1 rue de la Paix"
+    )
     practitioner = app.get_practitioner(outcome.id)
     staff = Actor(practitioner.account_id, "practitioner", outcome.id)
     app.configure_agenda(staff, outcome.id, hours=HOURS, motifs=MOTIFS, policy={"min_notice_minutes": 0})
@@ -60,11 +64,14 @@ def practitioner_with_a_week(app: Consulta, bookings: int) -> tuple[Any, str]:
     from consulta.identity import TOTP_STEP, totp_step
 
     secret = app.new_totp_secret()
-    app.enable_totp(practitioner.account_id, secret,
-                    pyotp.TOTP(secret).at((totp_step(now) - 1) * TOTP_STEP), now)
+    app.enable_totp(
+        practitioner.account_id, secret, pyotp.TOTP(secret).at((totp_step(now) - 1) * TOTP_STEP), now
+    )
     rules = app.get_practitioner(outcome.id).rules
     patient, profile_id = add_patient(app, now)
-    slots = [s for d in range(1, 15) for s in rules.slots_on(rules.local_day(now) + timedelta(days=d), "consult")]
+    slots = [
+        s for d in range(1, 15) for s in rules.slots_on(rules.local_day(now) + timedelta(days=d), "consult")
+    ]
     for slot in slots[:: max(1, len(slots) // max(1, bookings))][:bookings]:
         app.book(patient, outcome.id, "consult", slot.mode, slot.starts_at, profile_id, now)
     return outcome.id, secret
@@ -119,11 +126,15 @@ def login_cookie(base: str, totp_secret: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--bookings", type=int, default=120, help="booked slots in the next two weeks (of about 230)")
+    parser.add_argument(
+        "--bookings", type=int, default=120, help="booked slots in the next two weeks (of about 230)"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     n = args.concurrency
@@ -151,8 +162,17 @@ def main() -> None:
                 print(f"{path}: {len(answer.content):,} bytes of HTML")
             port = free_port()
             bare = subprocess.Popen(
-                [str(ROOT / ".venv/bin/uvicorn"), "bare_page:app", "--app-dir", str(ROOT / "bench"),
-                 "--port", str(port), "--log-level", "info", "--proxy-headers"],  # as `consulta serve`
+                [
+                    str(ROOT / ".venv/bin/uvicorn"),
+                    "bare_page:app",
+                    "--app-dir",
+                    str(ROOT / "bench"),
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "info",
+                    "--proxy-headers",
+                ],  # as `consulta serve`
                 env={**os.environ, "BARE_PAGES_DIR": pages_dir},
                 stdout=subprocess.DEVNULL,  # access log, as for `consulta serve`
             )
@@ -172,6 +192,7 @@ def main() -> None:
                     def request(p: str, h: dict[str, str]) -> Any:
                         async def send(client: httpx.AsyncClient, i: int) -> httpx.Response:
                             return await client.get(p, headers=h)
+
                         return send
 
                     asyncio.run(load(base, n, 1.0, request(path, headers)))  # warm up
@@ -181,9 +202,11 @@ def main() -> None:
                         real = asyncio.run(load(base, n, args.seconds, request(path, headers)))
                         ratio = real["rate"] / bare_run["rate"]
                         ratios.setdefault(name, []).append(ratio)
-                        print(f"[{repeat + 1}] {name}: bare {bare_run['rate']:.0f} req/s (p50 {bare_run['p50_ms']:.1f} ms)"
-                              f" {bare_run['statuses']}; Consulta {real['rate']:.0f} req/s (p50 {real['p50_ms']:.1f} ms,"
-                              f" p99 {real['p99_ms']:.1f} ms) {real['statuses']}; ratio {ratio:.3f}")
+                        print(
+                            f"[{repeat + 1}] {name}: bare {bare_run['rate']:.0f} req/s (p50 {bare_run['p50_ms']:.1f} ms)"
+                            f" {bare_run['statuses']}; Consulta {real['rate']:.0f} req/s (p50 {real['p50_ms']:.1f} ms,"
+                            f" p99 {real['p99_ms']:.1f} ms) {real['statuses']}; ratio {ratio:.3f}"
+                        )
             finally:
                 bare.terminate()
                 bare.wait(10)

@@ -79,8 +79,16 @@ def notify_baseline(url: str, count: int = 300) -> list[float]:
     return [t - sent[p] for t, p in listener.arrivals if p in sent]
 
 
-def client(url: str, env: dict[str, str], plan: list[Any], patient: Any, rate: float, seconds: float,
-           start: float, results: Any) -> None:
+def client(
+    url: str,
+    env: dict[str, str],
+    plan: list[Any],
+    patient: Any,
+    rate: float,
+    seconds: float,
+    start: float,
+    results: Any,
+) -> None:
     from consulta.application import Consulta
 
     app = Consulta(env=env)
@@ -129,7 +137,9 @@ def lags(bookings: list[tuple[float, int]], times: list[float], floors: list[int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=float, default=100.0, help="bookings per second, all clients together")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=2)
@@ -144,12 +154,17 @@ def main() -> None:
         now = utcnow()
         practitioners = add_practitioners(setup, 8, now)
         patients = [add_patient(setup, now) for _ in range(args.clients)]
-        plans = [slot_plan(setup, practitioners[i::args.clients], now) for i in range(args.clients)]
+        plans = [slot_plan(setup, practitioners[i :: args.clients], now) for i in range(args.clients)]
         last = setup.recorder.max_notification_id() or 0
         setup.close()
         baseline = notify_baseline(url)
         listener = Listener(url, READ_CHANNEL)
-        process_env = {**os.environ, "DATABASE_URL": url, "CONSULTA_ENV": "test", "CONSULTA_SECRET_KEY": "bench"}
+        process_env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "CONSULTA_ENV": "test",
+            "CONSULTA_SECRET_KEY": "bench",
+        }
         projector = subprocess.Popen([str(ROOT / ".venv/bin/consulta"), "project"], env=process_env)
         try:
             floors: list[int] = []
@@ -161,10 +176,19 @@ def main() -> None:
             results = ctx.Queue()
             start = time.monotonic() + 3.0  # time for the clients to start
             procs = [
-                ctx.Process(target=client, args=(
-                    url, env, plans[i], patients[i],
-                    args.rate / args.clients, args.seconds, start, results,
-                ))
+                ctx.Process(
+                    target=client,
+                    args=(
+                        url,
+                        env,
+                        plans[i],
+                        patients[i],
+                        args.rate / args.clients,
+                        args.seconds,
+                        start,
+                        results,
+                    ),
+                )
                 for i in range(args.clients)
             ]
             for proc in procs:
@@ -178,16 +202,20 @@ def main() -> None:
             projector.wait(20)
             listener.stop()
     achieved = len(bookings) / args.seconds
-    print(f"bookings: {len(bookings)} in {args.seconds:.0f} s = {achieved:.0f}/s with {args.clients} client(s)")
+    print(
+        f"bookings: {len(bookings)} in {args.seconds:.0f} s = {achieved:.0f}/s with {args.clients} client(s)"
+    )
     b50, b99 = percentile(baseline, 50) * 1000, percentile(baseline, 99) * 1000
     print(f"baseline, bare NOTIFY commit-to-listener: p50 {b50:.2f} ms, p99 {b99:.2f} ms")
     for label, names in (("booking read models", BOOKING_VIEWS), ("every read model", tuple(PROJECTIONS))):
         found, missing = lags(bookings, *reached_times(listener.arrivals, names))
         p50, p99 = percentile(found, 50) * 1000, percentile(found, 99) * 1000
-        print(f"projection lag, {label} ({', '.join(names)}): p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-              f"max {max(found) * 1000:.1f} ms, never reached: {missing}; "
-              f"ratio to bare NOTIFY p50 {p50 / b50:.1f}x, p99 {p99 / b99:.1f}x; target p99 <= 250 ms: "
-              f"{'met' if p99 <= 250 and not missing else 'MISSED'}")
+        print(
+            f"projection lag, {label} ({', '.join(names)}): p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+            f"max {max(found) * 1000:.1f} ms, never reached: {missing}; "
+            f"ratio to bare NOTIFY p50 {p50 / b50:.1f}x, p99 {p99 / b99:.1f}x; target p99 <= 250 ms: "
+            f"{'met' if p99 <= 250 and not missing else 'MISSED'}"
+        )
     sys.stdout.flush()
 
 

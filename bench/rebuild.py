@@ -61,10 +61,19 @@ def fill(app: Consulta, target: int, per_save: int) -> int:
             end = start + timedelta(minutes=10)
             new_id = uuid4()
             day.place(new_id, start, end, "practice", now, None)
-            booked.append(Appointment(
-                id=new_id, practitioner_id=practitioner_id, profile_id=profile_id, motif_id=MOTIF,
-                starts_at=start, ends_at=end, mode="practice", by=actor.account_id, by_role=actor.role,
-            ))
+            booked.append(
+                Appointment(
+                    id=new_id,
+                    practitioner_id=practitioner_id,
+                    profile_id=profile_id,
+                    motif_id=MOTIF,
+                    starts_at=start,
+                    ends_at=end,
+                    mode="practice",
+                    by=actor.account_id,
+                    by_role=actor.role,
+                )
+            )
         app.save(day, *booked)
         appointments += len(booked)
     return appointments
@@ -102,7 +111,9 @@ def one_per_transaction_rate(app: Consulta, url: str, schema: str, name: str, sa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--per-save", type=int, default=40)
@@ -116,7 +127,9 @@ def main() -> None:
         started = time.perf_counter()
         appointments = fill(app, args.events, args.per_save)
         events = app.recorder.max_notification_id() or 0
-        print(f"log: {events} events ({appointments} bookings) written in {time.perf_counter() - started:.1f} s")
+        print(
+            f"log: {events} events ({appointments} bookings) written in {time.perf_counter() - started:.1f} s"
+        )
         names = args.only.split(",")
         stock = {n: one_per_transaction_rate(app, url, settings.read_schema, n, args.sample) for n in names}
         results: dict[str, list[float]] = {}
@@ -137,16 +150,22 @@ def main() -> None:
         with psycopg.connect(url) as conn:
             rows = conn.execute(f"SELECT count(*) FROM {settings.read_schema}.agenda_appointments").fetchone()
         app.close()
-    assert rows is not None and rows[0] == appointments, f"rebuilt agenda holds {rows} rows, expected {appointments}"
+    assert rows is not None and rows[0] == appointments, (
+        f"rebuilt agenda holds {rows} rows, expected {appointments}"
+    )
     print(f"\nrebuilt agenda holds every booking: {rows[0]} rows")
     for key, values in results.items():
         if key.endswith("/raw"):
             print(f"rebuild/raw-read ratio, {key[:-4]}: {spread(values)}")
         else:
-            print(f"{key} events/s: median {median(values):,.0f} (min {min(values):,.0f}, max {max(values):,.0f})")
+            print(
+                f"{key} events/s: median {median(values):,.0f} (min {min(values):,.0f}, max {max(values):,.0f})"
+            )
     for name, rate in stock.items():
-        print(f"one event per transaction ({name}, first {args.sample} events): {rate:,.0f} events/s; "
-              f"batched rebuild is {median(results[name]) / rate:.1f}x that")
+        print(
+            f"one event per transaction ({name}, first {args.sample} events): {rate:,.0f} events/s; "
+            f"batched rebuild is {median(results[name]) / rate:.1f}x that"
+        )
     for name in names:
         verdict = "met" if median(results[name]) >= 20_000 else "MISSED"
         print(f"target rebuild >= 20,000 events/s, {name}: {verdict}")

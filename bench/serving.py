@@ -28,7 +28,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def consulta_processes(url: str, project: bool = True, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def consulta_processes(
+    url: str, project: bool = True, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     """`consulta serve` (uvicorn, one process) and `consulta project`; yields the base URL."""
     port = free_port()
     env = {
@@ -68,7 +70,9 @@ def consulta_processes(url: str, project: bool = True, extra_env: dict[str, str]
                 proc.kill()
 
 
-async def load(base: str, concurrency: int, seconds: float, make_request: Any, cookies: Any = None) -> dict[str, Any]:
+async def load(
+    base: str, concurrency: int, seconds: float, make_request: Any, cookies: Any = None
+) -> dict[str, Any]:
     """`concurrency` clients send requests for `seconds`: requests/s, p50 and p99 latency, statuses."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}

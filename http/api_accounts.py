@@ -69,14 +69,16 @@ async def login(request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> T
 
 
 def _second_factor(services: Any, account: Any, code: str) -> str | None:
-    """"totp" when a right authenticator code came with the password; refused when one is needed and missing.
+    """ "totp" when a right authenticator code came with the password; refused when one is needed and missing.
 
     Staff always need it; patients once they turned it on. Codes by e-mail are for the pages only.
     """
     app = services.app
     if not code:
         if app.needs_second_factor(account):
-            raise AuthenticationError("second_factor_required: send the code of your authenticator app as `code`")
+            raise AuthenticationError(
+                "second_factor_required: send the code of your authenticator app as `code`"
+            )
         return None
     try:
         app.verify_totp(account.id, code, services.clock.now())

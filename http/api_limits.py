@@ -38,25 +38,30 @@ class MinuteLimiter:
         """
         stamp = int(now.timestamp())
         window = stamp // WINDOW_SECONDS
-        counts = [await self._incr(self._key(kind, value, window)) for kind, value in subjects.items()]
+        counts = await self._incr_all([self._key(kind, value, window) for kind, value in subjects.items()])
         if max(counts, default=0) > self.per_minute:
             return WINDOW_SECONDS - stamp % WINDOW_SECONDS
         return None
 
-    async def _incr(self, key: str) -> int:
+    async def _incr_all(self, keys: list[str]) -> list[int]:
+        """Count one hit on every key at once, so concurrent requests rank alike on all of them."""
         if isinstance(self.store, RedisStore):
             redis: Any = self.store._redis
-            full = self.store._make_key(key)
             async with redis.pipeline(transaction=True) as pipe:
-                pipe.incr(full)
-                pipe.expire(full, WINDOW_SECONDS * 2)
-                count, _ = await pipe.execute()
-            return int(count)
+                for key in keys:
+                    full = self.store._make_key(key)
+                    pipe.incr(full)
+                    pipe.expire(full, WINDOW_SECONDS * 2)
+                results = await pipe.execute()
+            return [int(count) for count in results[::2]]
         async with self._lock:
-            raw = await self.store.get(key)
-            count = int(raw or b"0") + 1
-            await self.store.set(key, str(count).encode(), expires_in=WINDOW_SECONDS * 2)
-            return count
+            counts = []
+            for key in keys:
+                raw = await self.store.get(key)
+                count = int(raw or b"0") + 1
+                await self.store.set(key, str(count).encode(), expires_in=WINDOW_SECONDS * 2)
+                counts.append(count)
+            return counts
 
 
 def limiter_of(app: Litestar, name: str, per_minute: int) -> MinuteLimiter:

@@ -53,7 +53,9 @@ class Registered(msgspec.Struct, kw_only=True):
 class LoginBody(msgspec.Struct, kw_only=True):
     email: Annotated[str, msgspec.Meta(max_length=254)]
     password: Annotated[str, msgspec.Meta(max_length=256)]
-    code: Annotated[str, msgspec.Meta(max_length=12)] = ""  # authenticator code: staff always, patients who set one up
+    code: Annotated[str, msgspec.Meta(max_length=12)] = (
+        ""  # authenticator code: staff always, patients who set one up
+    )
 
 
 class Token(msgspec.Struct, kw_only=True):

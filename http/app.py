@@ -116,10 +116,17 @@ def create_app(
             healthz,
             readyz,
             *route_handlers(),
-            create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),
+            create_static_files_router(
+                path="/static", directories=[HERE / "static"], include_in_schema=False
+            ),
         ],
         lifespan=[lifespan],
-        state=State({"settings": settings, "api_tokens": ApiTokens(make_store(settings, "api"), settings.api_token_hours * 3600)}),
+        state=State(
+            {
+                "settings": settings,
+                "api_tokens": ApiTokens(make_store(settings, "api"), settings.api_token_hours * 3600),
+            }
+        ),
         stores={"sessions": sessions},
         middleware=[session.middleware, SessionTimeoutMiddleware, AuditMiddleware],
         before_send=[add_security_headers],

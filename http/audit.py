@@ -31,7 +31,13 @@ from consulta.projections import audit_log
 log = logging.getLogger("consulta.audit")
 
 NOTES = "consulta.audit_notes"
-PRIVATE_IDS = {"appointment_id": "appointment", "profile_id": "profile", "message_id": "message", "document_id": "document", "report_id": "report"}
+PRIVATE_IDS = {
+    "appointment_id": "appointment",
+    "profile_id": "profile",
+    "message_id": "message",
+    "document_id": "document",
+    "report_id": "report",
+}
 REFUSALS = {401, 403, 404}
 # Pages and API answers that list health data of several patients or profiles (one row per view,
 # naming in profile_ids every profile the handler noted).
@@ -83,7 +89,9 @@ def _notes(scope: Scope, status: int, actor: Actor | None) -> list[tuple[str, UU
     services = scope["app"].state.services
     params: dict[str, Any] = dict(scope.get("path_params") or {})
     private: list[tuple[str, UUID]] = [
-        (PRIVATE_IDS[param], value) for param, value in params.items() if param in PRIVATE_IDS and isinstance(value, UUID)
+        (PRIVATE_IDS[param], value)
+        for param, value in params.items()
+        if param in PRIVATE_IDS and isinstance(value, UUID)
     ]
     read = status < 300 and scope.get("method") == "GET"
     if private and (read or status in REFUSALS):
@@ -158,12 +166,22 @@ class AuditMiddleware:
         async def send_after_recording(message: Message) -> None:
             if message["type"] == "http.response.start" and _may_record(scope, int(message["status"])):
                 try:
-                    await to_thread.run_sync(write, scope["app"].state.services, scope, int(message["status"]))
+                    await to_thread.run_sync(
+                        write, scope["app"].state.services, scope, int(message["status"])
+                    )
                 except Exception as error:
                     log.error("access log write failed: %s", type(error).__name__)
                     failed[0] = True
-                    await send({"type": "http.response.start", "status": 503, "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
-                    await send({"type": "http.response.body", "body": b"Service unavailable.", "more_body": False})
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 503,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                        }
+                    )
+                    await send(
+                        {"type": "http.response.body", "body": b"Service unavailable.", "more_body": False}
+                    )
                     return
             if not failed[0]:
                 await send(message)

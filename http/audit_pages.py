@@ -10,7 +10,14 @@ from litestar.response import Redirect, Template
 from consulta.http.pages_common import AnyRequest, login_url, page, patient_of, services_of
 from consulta.projections import audit_log
 
-WHAT = {"appointment": "an appointment", "profile": "the profile", "document": "a document", "report": "a report", "message": "a message", "agenda": "an appointment"}
+WHAT = {
+    "appointment": "an appointment",
+    "profile": "the profile",
+    "document": "a document",
+    "report": "a report",
+    "message": "a message",
+    "agenda": "an appointment",
+}
 
 
 def _who(services: Any, row: dict[str, Any], me: Any, names: dict[Any, str]) -> tuple[str, str]:
@@ -39,7 +46,9 @@ def my_access(request: AnyRequest) -> Template | Redirect:
     entries = []
     for row in rows:
         role, name = _who(services, row, actor.account_id, names)
-        entries.append({**row, "role": role, "name": name, "what": WHAT.get(row["object_kind"], row["object_kind"])})
+        entries.append(
+            {**row, "role": role, "name": name, "what": WHAT.get(row["object_kind"], row["object_kind"])}
+        )
     return page("my_access.html.j2", entries=entries)
 
 

@@ -72,7 +72,9 @@ def actor_from_mapping(data: dict[str, Any] | None) -> Actor | None:
         return None
     try:
         practitioner = data.get("practitioner_id")
-        return Actor(UUID(data["account_id"]), str(data["role"]), UUID(practitioner) if practitioner else None)
+        return Actor(
+            UUID(data["account_id"]), str(data["role"]), UUID(practitioner) if practitioner else None
+        )
     except (KeyError, ValueError, TypeError):
         return None
 
@@ -153,7 +155,9 @@ async def api_actor(request: Request[Any, Any, Any]) -> Actor:
     if scheme.lower() == "bearer":
         actor = await request.app.state.api_tokens.resolve(token.strip())
     if actor is None:
-        raise NotAuthorizedException("a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+        raise NotAuthorizedException(
+            "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
     return actor
 
 

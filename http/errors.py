@@ -117,7 +117,9 @@ def http_error_handler(request: Request[Any, Any, Any], error: HTTPException) ->
     status = error.status_code
     detail = error.detail if status < 500 else "Something went wrong on our side."
     if isinstance(error, ValidationException):
-        fields = [e for e in (error.extra or []) if isinstance(e, dict)] if isinstance(error.extra, list) else []
+        fields = (
+            [e for e in (error.extra or []) if isinstance(e, dict)] if isinstance(error.extra, list) else []
+        )
         # Name the fields, never echo their values.
         names = ", ".join(sorted({str(e.get("key", "")) for e in fields if e.get("key")}))
         detail = f"The request is malformed ({names})." if names else "The request is malformed."
@@ -158,7 +160,9 @@ def _with_headers(response: Response[Any], error: HTTPException) -> Response[Any
 
 def internal_error_handler(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     # The exception type only: its message may quote personal data.
-    log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.scope.get("route_handler"))
+    log.error(
+        "unhandled %s on %s %s", type(error).__name__, request.method, request.scope.get("route_handler")
+    )
     if is_api(request):
         return problem(500, "Something went wrong on our side.")
     return error_page(request, 500, "Something went wrong on our side.")

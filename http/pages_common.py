@@ -49,6 +49,13 @@ def cached_reads(request: AnyRequest) -> CachedReads:
 CSRF_MARK = "\x00csrf-field\x00"
 
 
+def template_engine(request: AnyRequest) -> Any:
+    """The Jinja environment the app renders with (create_app always configures one)."""
+    engine = request.app.template_engine
+    assert engine is not None
+    return engine.engine
+
+
 def csrf_input(request: AnyRequest) -> str:
     """What Litestar gives templates as `csrf_input` (litestar.response.template), for cached fragments."""
     token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")

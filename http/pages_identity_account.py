@@ -149,7 +149,9 @@ async def reset(
     return answer
 
 
-def _reset(request: AnyRequest, token: str, password: str, now: Any) -> tuple[Template | Redirect, UUID | None]:
+def _reset(
+    request: AnyRequest, token: str, password: str, now: Any
+) -> tuple[Template | Redirect, UUID | None]:
     try:
         outcome = services_of(request).app.reset_password(token, password, now)
     except InvalidInputError:

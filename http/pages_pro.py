@@ -31,6 +31,7 @@ from consulta.http.pages_common import (
     safe_next,
     services_of,
     staff_of,
+    template_engine,
 )
 from consulta.http.pages_public import DAYS_PER_PAGE, by_day
 from consulta.http.second_factor import STAFF, require_second_factor
@@ -105,7 +106,7 @@ def day_fragments(
     data older than its key (the rule of consulta.projections.cached).
     """
     cache = cached_reads(request)
-    template = request.app.template_engine.engine.get_template("pages/_agenda_items.html.j2")
+    template = template_engine(request).get_template("pages/_agenda_items.html.j2")
     language = i18n.request_language(request)
     out = []
     for day, items in days:
@@ -133,7 +134,9 @@ def day_view(request: AnyRequest, day: FromQuery[str] = "", motif: FromQuery[str
         card=card,
         day=chosen,
         motif_id=motif_id,
-        items_html=day_fragments(request, card, timelines(request, card, chosen, 1, motif_id), motif_id, positions)[0][1],
+        items_html=day_fragments(
+            request, card, timelines(request, card, chosen, 1, motif_id), motif_id, positions
+        )[0][1],
         previous=chosen - timedelta(days=1),
         following=chosen + timedelta(days=1),
     )
@@ -169,7 +172,13 @@ def day_url(card: PractitionerCard, instant: datetime) -> str:
     return f"/pro/agenda?day={card.rules.local_day(instant).isoformat()}"
 
 
-@get("/pro/appointments/{appointment_id:uuid}", sync_to_thread=True, name="pro_appointment", guards=[require_second_factor], opt=STAFF)
+@get(
+    "/pro/appointments/{appointment_id:uuid}",
+    sync_to_thread=True,
+    name="pro_appointment",
+    guards=[require_second_factor],
+    opt=STAFF,
+)
 def appointment_page(request: AnyRequest, appointment_id: FromPath[UUID]) -> Template:
     actor = staff_of(request)
     card = own_card(request, actor)

@@ -31,6 +31,7 @@ from consulta.http.pages_common import (
     safe_next,
     see_other,
     services_of,
+    template_engine,
 )
 from consulta.projections.views import PractitionerCard
 
@@ -60,10 +61,9 @@ def search(
     video: FromQuery[str] = "",
 ) -> Template:
     reads = services_of(request).reads
-    form = {"q": _text(q), "specialty": _text(specialty), "city": _text(city), "video": video == "1"}
-    found = reads.search_practitioners(
-        form["q"], form["specialty"], form["city"], True if form["video"] else None
-    )
+    q, specialty, city = _text(q), _text(specialty), _text(city)
+    form = {"q": q, "specialty": specialty, "city": city, "video": video == "1"}
+    found = reads.search_practitioners(q, specialty, city, True if video == "1" else None)
     specialties, cities = reads.specialties_and_cities()
     return page("results.html.j2", results=found, form=form, specialties=specialties, cities=cities)
 
@@ -108,13 +108,16 @@ def practitioner_page(request: AnyRequest, practitioner_id: FromPath[UUID]) -> T
     card = card_or_404(request, practitioner_id)
     now = now_of(request)
     horizon = now + timedelta(days=card.rules.policy.horizon_days)
-    template = request.app.template_engine.engine.get_template("pages/_motif_slots.html.j2")
+    template = template_engine(request).get_template("pages/_motif_slots.html.j2")
     language = i18n.request_language(request)
     field = csrf_input(request)
     motifs: list[dict[str, Any]] = []
     for index, motif in enumerate(card.rules.motifs, start=1):
         slots = reads.free_slots(card, motif.id, now, horizon, now, limit=SLOTS_SCANNED)
-        days = [(day, day_slots[:SLOTS_PER_DAY]) for day, day_slots in first_days(slots, card.timezone, DAYS_SHOWN)]
+        days = [
+            (day, day_slots[:SLOTS_PER_DAY])
+            for day, day_slots in first_days(slots, card.timezone, DAYS_SHOWN)
+        ]
         entry = {"motif": motif, "days": days}
 
         def render(entry: dict[str, Any] = entry, index: int = index) -> str:

@@ -153,8 +153,12 @@ class ConsultaSessionBackend(ServerSideSessionBackend):
         if not isinstance(scope_session, dict) or not scope_session:
             if loaded:  # logged out or expired: no data is kept, the browser forgets the id
                 if current == loaded:
-                    await self.delete(str(loaded), store=self.config.get_store_from_app(connection.scope["app"]))
-                params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+                    await self.delete(
+                        str(loaded), store=self.config.get_store_from_app(connection.scope["app"])
+                    )
+                params = dict(
+                    extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys())
+                )
                 cookie = Cookie(value="null", key=self.config.key, expires=0, **params)
                 MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
             return  # nothing to keep: no cookie, no store entry

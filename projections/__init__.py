@@ -13,9 +13,17 @@ from .secretaries import Secretaries
 from .waiting_room import WaitingRoom
 
 PROJECTIONS: dict[str, type[Projection]] = {
-    cls.name: cls for cls in (
-        PractitionerDirectory, Profiles, Agenda, PatientAppointments, Accounts, Secretaries, PractitionerDetails,
-        WaitingRoom, Notifications,
+    cls.name: cls
+    for cls in (
+        PractitionerDirectory,
+        Profiles,
+        Agenda,
+        PatientAppointments,
+        Accounts,
+        Secretaries,
+        PractitionerDetails,
+        WaitingRoom,
+        Notifications,
     )
 }
 

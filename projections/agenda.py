@@ -152,7 +152,14 @@ class Agenda(AppointmentRows):
             "INSERT INTO {agenda_holds} (hold_id, day_id, practitioner_id, starts_at, ends_at, mode,"
             " held_until) SELECT %s, d.id, d.practitioner_id, %s, %s, %s, %s FROM {agenda_days} d"
             " WHERE d.id = %s",
-            (event.hold_id, event.starts_at, event.ends_at, event.mode, event.held_until, event.originator_id),
+            (
+                event.hold_id,
+                event.starts_at,
+                event.ends_at,
+                event.mode,
+                event.held_until,
+                event.originator_id,
+            ),
         )
 
     @process.register

@@ -32,7 +32,9 @@ class Projection:
 
     name: ClassVar[str]
     tables: ClassVar[dict[str, str]] = {}
-    indexes: ClassVar[Sequence[str]] = ()  # "(table) column list" pairs: "agenda_appointments (practitioner_id, starts_at)"
+    indexes: ClassVar[
+        Sequence[str]
+    ] = ()  # "(table) column list" pairs: "agenda_appointments (practitioner_id, starts_at)"
     # Columns not derived from events (written by workers, or stamped with now() when projected):
     # a rebuild resets them, so the rebuild test leaves them out. table -> column names.
     worker_columns: ClassVar[dict[str, tuple[str, ...]]] = {}
@@ -44,8 +46,8 @@ class Projection:
     def table(self, name: str) -> sql.Composed:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(name))
 
-    def create_statements(self) -> list[sql.Composable]:
-        statements: list[sql.Composable] = []
+    def create_statements(self) -> list[sql.Composed]:
+        statements: list[sql.Composed] = []
         for name, columns in self.tables.items():
             statements.append(
                 sql.SQL("CREATE TABLE IF NOT EXISTS {} (" + columns + ")").format(self.table(name))
@@ -58,14 +60,16 @@ class Projection:
             )
         return statements
 
-    def drop_statements(self) -> list[sql.Composable]:
+    def drop_statements(self) -> list[sql.Composed]:
         return [sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(self.table(n)) for n in self.tables]
 
     def process(self, event: Any, cur: psycopg.Cursor[Any]) -> None:
         """Each subclass defines this as its own `singledispatchmethod`, one handler per event."""
         raise NotImplementedError
 
-    def execute(self, cur: psycopg.Cursor[Any], statement: str, params: Sequence[Any] | dict[str, Any]) -> None:
+    def execute(
+        self, cur: psycopg.Cursor[Any], statement: str, params: Sequence[Any] | dict[str, Any]
+    ) -> None:
         # Composing the statement costs more than sending it: render each one once.
         rendered = self._rendered.get(statement)
         if rendered is None:
@@ -102,9 +106,7 @@ def install(conn: psycopg.Connection[Any], projection: Projection) -> None:
 class ProjectionRunner:
     """Applies the event log to one projection, batch by batch."""
 
-    def __init__(
-        self, app: Application, projection: Projection, conninfo: str, batch: int = 1000
-    ) -> None:
+    def __init__(self, app: Application, projection: Projection, conninfo: str, batch: int = 1000) -> None:
         self.app = app
         self.projection = projection
         self.conninfo = conninfo

@@ -104,10 +104,14 @@ class CachedReads:
     def practitioner(self, practitioner_id: UUID) -> PractitionerCard | None:
         """The card with its parsed rules; read again once the directory moves."""
         return self._cached(  # type: ignore[no-any-return]
-            ("card", practitioner_id), self._positions(DIRECTORY), lambda: self.reads.practitioner(practitioner_id)
+            ("card", practitioner_id),
+            self._positions(DIRECTORY),
+            lambda: self.reads.practitioner(practitioner_id),
         )
 
-    def agenda(self, practitioner_id: UUID, start: datetime, end: datetime) -> dict[str, list[dict[str, Any]]]:
+    def agenda(
+        self, practitioner_id: UUID, start: datetime, end: datetime
+    ) -> dict[str, list[dict[str, Any]]]:
         """Appointments (with names and motifs) and blocks: callers must copy before changing a row."""
         return self._cached(  # type: ignore[no-any-return]
             ("agenda", practitioner_id, start, end),

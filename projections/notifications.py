@@ -94,7 +94,7 @@ class Notifications(Projection):
         "notify_appointments (profile_id, day)",
     )
 
-    def create_statements(self) -> list[sql.Composable]:
+    def create_statements(self) -> list[sql.Composed]:
         kept = sql.SQL("CREATE TABLE IF NOT EXISTS {}.{} (" + SENT_COLUMNS + ")").format(
             sql.Identifier(self.schema), sql.Identifier(SENT_TABLE)
         )

@@ -46,5 +46,7 @@ class Profiles(Projection):
     def _(self, event: Profile.ManagerChanged, cur: psycopg.Cursor[Any]) -> None:
         """A hand-over or a claim: the new manager sees the profile, the former one no longer does."""
         self.execute(
-            cur, "UPDATE {profiles} SET manager_id = %s WHERE id = %s", (event.manager_id, event.originator_id)
+            cur,
+            "UPDATE {profiles} SET manager_id = %s WHERE id = %s",
+            (event.manager_id, event.originator_id),
         )

@@ -142,7 +142,9 @@ class ReadModels:
         )
 
     def specialties_and_cities(self) -> tuple[list[str], list[str]]:
-        specialties = [r["s"] for r in self._q("SELECT DISTINCT specialty AS s FROM {practitioners} ORDER BY 1")]
+        specialties = [
+            r["s"] for r in self._q("SELECT DISTINCT specialty AS s FROM {practitioners} ORDER BY 1")
+        ]
         cities = [r["c"] for r in self._q("SELECT DISTINCT city AS c FROM {practitioners} ORDER BY 1")]
         return specialties, cities
 
@@ -153,7 +155,9 @@ class ReadModels:
     ) -> list[tuple[datetime, datetime]]:
         return [(r["starts_at"], r["ends_at"]) for r in self._busy_rows(practitioner_id, start, end, now)]
 
-    def _busy_rows(self, practitioner_id: UUID, start: datetime, end: datetime, now: datetime) -> list[dict[str, Any]]:
+    def _busy_rows(
+        self, practitioner_id: UUID, start: datetime, end: datetime, now: datetime
+    ) -> list[dict[str, Any]]:
         """Busy intervals; `until` is a live hold's expiry (None for appointments and blocks)."""
         return self._q(
             "SELECT starts_at, ends_at, NULL::timestamptz AS until FROM {agenda_appointments}"
@@ -230,7 +234,9 @@ class ReadModels:
             counts[day] = counts.get(day, 0) + 1
         return counts
 
-    def agenda(self, practitioner_id: UUID, start: datetime, end: datetime) -> dict[str, list[dict[str, Any]]]:
+    def agenda(
+        self, practitioner_id: UUID, start: datetime, end: datetime
+    ) -> dict[str, list[dict[str, Any]]]:
         """Appointments (with the patient's name) and blocks in [start, end), for staff pages."""
         appointments = self._q(
             "SELECT a.*, p.first_name, p.last_name, p.birth_date, m.name AS motif_name"
@@ -275,9 +281,7 @@ class ReadModels:
         return rows[0] if rows else None
 
     def profiles_of_account(self, account_id: UUID) -> list[dict[str, Any]]:
-        return self._q(
-            "SELECT * FROM {profiles} WHERE manager_id = %s ORDER BY created_at", (account_id,)
-        )
+        return self._q("SELECT * FROM {profiles} WHERE manager_id = %s ORDER BY created_at", (account_id,))
 
     # -- staff lookups (pages of the practitioner) ---------------------------
 
@@ -317,7 +321,9 @@ class ReadModels:
         )
 
     def positions(self) -> dict[str, int]:
-        return {r["name"]: r["position"] for r in self._q("SELECT name, position FROM {projection_positions}")}
+        return {
+            r["name"]: r["position"] for r in self._q("SELECT name, position FROM {projection_positions}")
+        }
 
 
 def _like_escape(text: str) -> str:

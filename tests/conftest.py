@@ -76,7 +76,7 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def services(settings: Settings) -> Iterator["Services"]:  # noqa: F821
+def services(settings: Settings) -> Iterator[Services]:  # noqa: F821
     from consulta.services import Services
 
     with Services.start(settings) as services:

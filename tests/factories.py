@@ -11,13 +11,23 @@ from consulta.application import Actor, Consulta
 WEEKDAY_HOURS = [
     {"weekday": d, "start": start, "end": end, "place": place}
     for d in range(5)
-    for start, end, place in (("09:00", "12:00", "practice"), ("14:00", "17:00", "practice"), ("17:00", "18:00", "video"))
+    for start, end, place in (
+        ("09:00", "12:00", "practice"),
+        ("14:00", "17:00", "practice"),
+        ("17:00", "18:00", "video"),
+    )
 ] + [{"weekday": 5, "start": "09:00", "end": "12:00", "place": "practice"}]
 
 MOTIFS = [
     {"id": "consult", "name": "Consultation", "duration_minutes": 20, "modes": ["practice", "video"]},
     {"id": "long", "name": "Long consultation", "duration_minutes": 40, "modes": ["practice"]},
-    {"id": "first", "name": "First visit", "duration_minutes": 30, "modes": ["practice"], "new_patients": True},
+    {
+        "id": "first",
+        "name": "First visit",
+        "duration_minutes": 30,
+        "modes": ["practice"],
+        "new_patients": True,
+    },
 ]
 
 
@@ -52,7 +62,9 @@ def make_practitioner(
     return outcome.id, actor, configured.position
 
 
-def make_patient(app: Consulta, now: datetime, first: str = "Alice", last: str = "Durand") -> tuple[Actor, UUID, str]:
+def make_patient(
+    app: Consulta, now: datetime, first: str = "Alice", last: str = "Durand"
+) -> tuple[Actor, UUID, str]:
     email = unique_email("patient")
     outcome = app.register_patient(email, "correct horse battery", first, last, date(1985, 5, 17), now)
     account = app.get_account(outcome.id)

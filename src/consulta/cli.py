@@ -170,7 +170,9 @@ def _attach_media(app: Any, settings: Settings, origins: tuple[str, ...]) -> Non
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8443, show_default=True, help="Port of the signalling websocket and /healthz.")
+@click.option(
+    "--port", default=8443, show_default=True, help="Port of the signalling websocket and /healthz."
+)
 def media(host: str, port: int) -> None:
     """The media service (aiortc): signalling on /media/ws, relay, health on /healthz; never touches PostgreSQL.
 

@@ -25,6 +25,7 @@ from consulta.passwords import hash_password
 
 if TYPE_CHECKING:
     from consulta.application import Actor, Outcome
+
     _Base = Any  # the mixin's methods use Consulta's helpers (_save, _get, ...)
 else:
     _Base = object

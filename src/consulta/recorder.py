@@ -62,7 +62,9 @@ class ConsultaRecorder(PostgresApplicationRecorder):
                 channel=Identifier(self.channel_name),
             )
         )
-        self.insert_call = SQL("SELECT * FROM {schema}.{function}(%s)").format(schema=schema, function=function)
+        self.insert_call = SQL("SELECT * FROM {schema}.{function}(%s)").format(
+            schema=schema, function=function
+        )
         self._select_statements: dict[tuple[bool, bool, bool, bool], str] = {}
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
@@ -99,7 +101,9 @@ class ConsultaRecorder(PostgresApplicationRecorder):
                     composed += SQL(" AND originator_version > %s")
                 if lte is not None:
                     composed += SQL(" AND originator_version <= %s")
-                composed += SQL(" ORDER BY originator_version DESC" if desc else " ORDER BY originator_version ASC")
+                composed += SQL(
+                    " ORDER BY originator_version DESC" if desc else " ORDER BY originator_version ASC"
+                )
                 if limit is not None:
                     composed += SQL(" LIMIT %s")
                 statement = self._select_statements[key] = composed.as_string(conn)
@@ -130,7 +134,19 @@ def project_events(aggregate: Any, events: Iterable[Any]) -> Any:
 class ConsultaRepository(Repository[UUID]):
     """The library's repository, loading aggregates through `project_events`."""
 
-    def get(self, aggregate_id: Any, *, version: int | None = None, projector_func: Any = project_events,
-            fastforward_skipping: bool = False, deepcopy_from_cache: bool = True) -> Any:
-        return super().get(aggregate_id, version=version, projector_func=projector_func,
-                           fastforward_skipping=fastforward_skipping, deepcopy_from_cache=deepcopy_from_cache)
+    def get(
+        self,
+        aggregate_id: Any,
+        *,
+        version: int | None = None,
+        projector_func: Any = project_events,
+        fastforward_skipping: bool = False,
+        deepcopy_from_cache: bool = True,
+    ) -> Any:
+        return super().get(
+            aggregate_id,
+            version=version,
+            projector_func=projector_func,
+            fastforward_skipping=fastforward_skipping,
+            deepcopy_from_cache=deepcopy_from_cache,
+        )

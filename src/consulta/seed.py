@@ -187,7 +187,11 @@ DEMO_BOOKINGS = [
 
 
 SECRETARY = {"email": "secretariat@demo.consulta.example", "who": "Secrétariat Téléaccueil"}
-DEMO_CHILD: dict[str, Any] = {"first": "Zoé", "last": "Durand", "birth": date(2016, 9, 12)}  # first patient's family
+DEMO_CHILD: dict[str, Any] = {
+    "first": "Zoé",
+    "last": "Durand",
+    "birth": date(2016, 9, 12),
+}  # first patient's family
 
 
 def demo_logins() -> list[DemoLogin]:

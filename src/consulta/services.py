@@ -25,7 +25,9 @@ def run_projection(settings: Settings, name: str, stop: threading.Event) -> None
     """Follow the event log with one projection until `stop` is set."""
     app = Consulta(env={**settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "1"})
     try:
-        ProjectionRunner(app, PROJECTIONS[name](settings.read_schema), settings.database_url).run_forever(stop)
+        ProjectionRunner(app, PROJECTIONS[name](settings.read_schema), settings.database_url).run_forever(
+            stop
+        )
     finally:
         app.close()
 
@@ -53,7 +55,10 @@ class Services:
         """Run projection runners in threads of this process (`consulta dev`, tests)."""
         for name in names or list(PROJECTIONS):
             thread = threading.Thread(
-                target=run_projection, args=(self.settings, name, self._stop), name=f"projection-{name}", daemon=True
+                target=run_projection,
+                args=(self.settings, name, self._stop),
+                name=f"projection-{name}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)

@@ -45,7 +45,9 @@ async def login(
         found = re.search(r'id="totp-key" readonly value="([A-Z2-7]+)"', step.text)
         if found:
             TOTP_SECRETS[email] = found.group(1)
-        assert email in TOTP_SECRETS, "a second factor set up elsewhere: log in with tests/accounts/principals.py"
+        assert email in TOTP_SECRETS, (
+            "a second factor set up elsewhere: log in with tests/accounts/principals.py"
+        )
         response = await post_form(client, "/login/code", {"code": totp_code(TOTP_SECRETS[email])})
     return response
 

@@ -102,7 +102,11 @@ def test_the_staff_agenda_and_card_follow_the_projections(
     patient, profile_id, _email = make_patient(services.app, now)
     cache = CachedReads(clocked.reads, clocked.watcher)
     today = card.rules.local_day(now)
-    day = next(today + timedelta(days=d) for d in range(2, 9) if card.rules.slots_on(today + timedelta(days=d), "consult"))
+    day = next(
+        today + timedelta(days=d)
+        for d in range(2, 9)
+        if card.rules.slots_on(today + timedelta(days=d), "consult")
+    )
     lo, hi = card.rules.day_bounds(day)
     free = cache.free_slots(card, "consult", lo, hi, now, staff=True, limit=5000)
     assert free and not cache.agenda(pid, lo, hi)["appointments"]
@@ -127,7 +131,9 @@ async def test_the_week_view_follows_a_booking_and_a_cancellation(
     from .pages_client import PASSWORD, login
 
     email = unique_email("dr")
-    pid = services.app.add_practitioner(email, PASSWORD, "Dr Cache Week", "Dermatology", "Lille", now, "1 rue").id
+    pid = services.app.add_practitioner(
+        email, PASSWORD, "Dr Cache Week", "Dermatology", "Lille", now, "1 rue"
+    ).id
     staff = Actor(services.app.get_practitioner(pid).account_id, "practitioner", pid)
     services.wait_for(services.app.configure_agenda(staff, pid, hours=WEEKDAY_HOURS, motifs=MOTIFS).position)
     patient, profile_id, _email = make_patient(services.app, now, "Rita", "Weekcache")
@@ -163,7 +169,9 @@ async def test_a_cached_day_changes_when_no_free_slot_does(
     from .pages_client import PASSWORD, login
 
     email = unique_email("dr")
-    pid = services.app.add_practitioner(email, PASSWORD, "Dr Cache Status", "Dermatology", "Lille", now, "1 rue").id
+    pid = services.app.add_practitioner(
+        email, PASSWORD, "Dr Cache Status", "Dermatology", "Lille", now, "1 rue"
+    ).id
     staff = Actor(services.app.get_practitioner(pid).account_id, "practitioner", pid)
     hours = [h for h in WEEKDAY_HOURS if h["place"] == "practice"]
     motifs = [*MOTIFS, {"id": "tele", "name": "Call", "duration_minutes": 15, "modes": ["video"]}]
@@ -171,7 +179,9 @@ async def test_a_cached_day_changes_when_no_free_slot_does(
     patient, profile_id, _email = make_patient(services.app, now, "Hugo", "Statuscache")
     card = services.reads.practitioner(pid)
     assert card is not None
-    slot = services.reads.free_slots(card, "consult", now + timedelta(days=1), now + timedelta(days=8), now)[0]
+    slot = services.reads.free_slots(card, "consult", now + timedelta(days=1), now + timedelta(days=8), now)[
+        0
+    ]
     day = f"/pro/agenda?day={card.rules.local_day(slot.starts_at).isoformat()}&motif=tele"
     async with page_client(settings, clocked) as client:
         assert (await login(client, email)).status_code == 303
@@ -191,6 +201,10 @@ def test_first_days_are_the_first_days_of_by_day(services: Services, now: dateti
     from consulta.http.pages_public import by_day, first_days
 
     _pid, card, _staff = practice(services, now)
-    slots = [s for d in range(10) for s in card.rules.slots_on(card.rules.local_day(now) + timedelta(days=d), "consult")]
+    slots = [
+        s
+        for d in range(10)
+        for s in card.rules.slots_on(card.rules.local_day(now) + timedelta(days=d), "consult")
+    ]
     for count in (0, 1, 2, 5, 50):
         assert first_days(slots, card.timezone, count) == by_day(slots, card.timezone)[:count]

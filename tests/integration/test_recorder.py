@@ -105,7 +105,6 @@ def test_a_follower_of_the_log_never_skips_an_event_under_concurrent_writers(set
         app.close()
 
 
-
 def test_loading_events_answers_as_the_library_does(settings):
     from eventsourcing.postgres import PostgresApplicationRecorder
 

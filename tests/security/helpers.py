@@ -44,21 +44,27 @@ def csrf_token(client: AsyncTestClient[Any]) -> str:
 
 
 async def post_form(client: AsyncTestClient[Any], url: str, data: dict[str, Any] | None = None) -> Any:
-    return await client.post(url, data={**(data or {}), "_csrf_token": csrf_token(client)}, follow_redirects=False)
+    return await client.post(
+        url, data={**(data or {}), "_csrf_token": csrf_token(client)}, follow_redirects=False
+    )
 
 
 async def log_in(client: AsyncTestClient[Any], email: str, password: str = PASSWORD) -> Any:
     return await post_form(client, "/login", {"email": email, "password": password})
 
 
-def add_practitioner(services: Services, now: datetime, name: str = "Dr Claire Martin") -> tuple[Any, Any, str]:
+def add_practitioner(
+    services: Services, now: datetime, name: str = "Dr Claire Martin"
+) -> tuple[Any, Any, str]:
     """A practitioner with weekday hours and motifs, visible in the read models: (id, actor, e-mail)."""
     from consulta.application import Actor
     from tests.factories import MOTIFS, WEEKDAY_HOURS, unique_email
 
     email = unique_email("dr")
     app = services.app
-    outcome = app.add_practitioner(email, PASSWORD, name, "General practitioner", "Lyon", now, "1 rue de la Paix", "Europe/Paris")
+    outcome = app.add_practitioner(
+        email, PASSWORD, name, "General practitioner", "Lyon", now, "1 rue de la Paix", "Europe/Paris"
+    )
     actor = Actor(app.get_practitioner(outcome.id).account_id, "practitioner", outcome.id)
     configured = app.configure_agenda(actor, outcome.id, hours=WEEKDAY_HOURS, motifs=MOTIFS, policy=None)
     assert services.wait_for(configured.position)

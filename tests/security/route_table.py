@@ -30,7 +30,12 @@ RELATIONS: dict[str, dict[str, set[str]]] = {
 }
 # By prefix, for routes the table above does not name: the patient's own space and family, the
 # agenda's staff (practitioner and granted secretaries), the secretaries' own pages.
-PREFIX_RELATIONS = [("/my/", {"manager"}), ("/family/", {"manager"}), ("/pro/", {"staff"}), ("/sec/", {"secretary"})]
+PREFIX_RELATIONS = [
+    ("/my/", {"manager"}),
+    ("/family/", {"manager"}),
+    ("/pro/", {"staff"}),
+    ("/sec/", {"secretary"}),
+]
 PUBLIC = {
     "/practitioners/{practitioner_id}",
     "/practitioners/{practitioner_id}/slots",

@@ -29,7 +29,9 @@ TOKENS: list[str] = []  # filled by _things: real tokens the crawl puts in capab
 
 @dataclass
 class Thing:
-    kind: str  # the path parameter it fills: appointment_id, profile_id, block_id, message_id, practitioner_id
+    kind: (
+        str  # the path parameter it fills: appointment_id, profile_id, block_id, message_id, practitioner_id
+    )
     id: UUID
     relations: dict[str, set[str]] = field(default_factory=dict)  # relation -> principal names
     label: str = ""
@@ -65,11 +67,36 @@ def _things(services: Services, w: World) -> list[Thing]:
     things = [
         Thing("practitioner_id", x.practitioner_id, {"staff": x_staff}, "X"),  # type: ignore[arg-type]
         Thing("practitioner_id", y.practitioner_id, {"staff": {y.name}}, "Y"),  # type: ignore[arg-type]
-        Thing("appointment_id", w.patient_a.appointment_id, {"manager": {w.patient_a.name}, "staff": x_staff}, "A's"),  # type: ignore[arg-type]
-        Thing("appointment_id", w.child_appointment_id, {"manager": {w.child_manager.name}, "staff": x_staff}, "child's"),
-        Thing("appointment_id", w.patient_b.appointment_id, {"manager": {w.patient_b.name}, "staff": {y.name}}, "B's"),  # type: ignore[arg-type]
-        Thing("profile_id", w.patient_a.profile_id, {"manager": {w.patient_a.name}, "staff": x_staff, **at_x}, "A"),  # type: ignore[arg-type]
-        Thing("profile_id", w.child_profile_id, {"manager": {w.child_manager.name}, "staff": x_staff, **at_x}, "child"),
+        Thing(
+            "appointment_id",
+            w.patient_a.appointment_id,
+            {"manager": {w.patient_a.name}, "staff": x_staff},
+            "A's",
+        ),  # type: ignore[arg-type]
+        Thing(
+            "appointment_id",
+            w.child_appointment_id,
+            {"manager": {w.child_manager.name}, "staff": x_staff},
+            "child's",
+        ),
+        Thing(
+            "appointment_id",
+            w.patient_b.appointment_id,
+            {"manager": {w.patient_b.name}, "staff": {y.name}},
+            "B's",
+        ),  # type: ignore[arg-type]
+        Thing(
+            "profile_id",
+            w.patient_a.profile_id,
+            {"manager": {w.patient_a.name}, "staff": x_staff, **at_x},
+            "A",
+        ),  # type: ignore[arg-type]
+        Thing(
+            "profile_id",
+            w.child_profile_id,
+            {"manager": {w.child_manager.name}, "staff": x_staff, **at_x},
+            "child",
+        ),
         Thing("profile_id", w.patient_b.profile_id, {"manager": {w.patient_b.name}, "staff": {y.name}}, "B"),  # type: ignore[arg-type]
         Thing("profile_id", w.child_manager.profile_id, {"manager": {w.child_manager.name}}, "manager"),  # type: ignore[arg-type]
         Thing("message_id", w.message_id, {"staff": x_staff}, "message to X"),
@@ -78,11 +105,17 @@ def _things(services: Services, w: World) -> list[Thing]:
     things.append(Thing("secretary_id", sec.actor.account_id, {"staff": {x.name}}, "X's secretary"))  # type: ignore[union-attr]
     card = services.reads.practitioner(x.practitioner_id)  # type: ignore[arg-type]
     assert card is not None
-    video = services.reads.free_slots(card, "consult", now + timedelta(days=4), now + timedelta(days=14), now, mode="video")[0]
-    booked = app.book(w.patient_a.actor, x.practitioner_id, "consult", "video", video.starts_at, w.patient_a.profile_id, now)  # type: ignore[arg-type]
+    video = services.reads.free_slots(
+        card, "consult", now + timedelta(days=4), now + timedelta(days=14), now, mode="video"
+    )[0]
+    booked = app.book(
+        w.patient_a.actor, x.practitioner_id, "consult", "video", video.starts_at, w.patient_a.profile_id, now
+    )  # type: ignore[arg-type]
     invitation = app.open_consultation(x.actor, now, appointment_id=booked.id)  # type: ignore[arg-type]
     assert services.wait_for(invitation.position)
-    things.append(Thing("consultation_id", invitation.consultation_id, {"staff": {x.name}}, "X's teleconsultation"))
+    things.append(
+        Thing("consultation_id", invitation.consultation_id, {"staff": {x.name}}, "X's teleconsultation")
+    )
     TOKENS.append(invitation.link_token)
     reset = app.request_password_reset(w.patient_b.email, now)  # type: ignore[arg-type]
     assert reset is not None
@@ -92,7 +125,9 @@ def _things(services: Services, w: World) -> list[Thing]:
         assert card is not None
         start = now + timedelta(days=25)
         slot = services.reads.free_slots(card, "consult", start, start + timedelta(days=10), now)[0]
-        outcome = app.block_period(who.actor, who.practitioner_id, slot.starts_at, slot.starts_at + timedelta(hours=1), now)  # type: ignore[arg-type]
+        outcome = app.block_period(
+            who.actor, who.practitioner_id, slot.starts_at, slot.starts_at + timedelta(hours=1), now
+        )  # type: ignore[arg-type]
         assert services.wait_for(outcome.position)
         things.append(Thing("block_id", outcome.id, {"staff": staff}, f"{who.name}'s block"))
     return things

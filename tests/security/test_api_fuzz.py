@@ -53,7 +53,9 @@ def _free_port() -> int:
 def fuzz_server(settings: Settings, services: Services) -> Iterator[str]:
     relaxed = settings.with_(login_rate_per_minute=100_000, booking_rate_per_minute=100_000)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(relaxed, services), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(relaxed, services), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, name="fuzz-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -76,8 +78,12 @@ def fuzz_roles(fuzz_server: str, services: Services) -> dict[str, Any]:
     card = services.reads.practitioner(owner_doctor.practitioner_id)  # type: ignore[arg-type]
     from datetime import timedelta
 
-    slot = services.reads.free_slots(card, "consult", now + timedelta(days=2), now + timedelta(days=9), now)[0]  # type: ignore[arg-type]
-    foreign = services.app.book(owner.actor, owner_doctor.practitioner_id, "consult", slot.mode, slot.starts_at, owner.profile_id, now)  # type: ignore[arg-type]
+    slot = services.reads.free_slots(card, "consult", now + timedelta(days=2), now + timedelta(days=9), now)[
+        0
+    ]  # type: ignore[arg-type]
+    foreign = services.app.book(
+        owner.actor, owner_doctor.practitioner_id, "consult", slot.mode, slot.starts_at, owner.profile_id, now
+    )  # type: ignore[arg-type]
     assert services.wait_for(foreign.position)
 
     def token(p: Any) -> dict[str, str]:
@@ -92,7 +98,13 @@ def fuzz_roles(fuzz_server: str, services: Services) -> dict[str, Any]:
     }
 
 
-FUZZ = settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+FUZZ = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+    database=None,
+)
 COUNT: dict[str, int] = {"cases": 0, "foreign": 0, "operations": 0}
 
 

@@ -22,7 +22,8 @@ from tests.security.helpers import PASSWORD, client_for, log_in, on_clock, post_
 
 
 async def test_page_login_backs_off_after_failures_and_a_success_clears_them(
-    settings: Settings, services  # type: ignore[no-untyped-def]
+    settings: Settings,
+    services,  # type: ignore[no-untyped-def]
 ) -> None:
     timed, clock = on_clock(services, datetime(2031, 3, 3, 8, 0, tzinfo=UTC))
     _, _, email = make_patient(services.app, services.clock.now())
@@ -51,7 +52,8 @@ async def test_page_login_is_capped_per_minute_per_address(settings: Settings, s
     timed, clock = on_clock(services, datetime(2031, 3, 3, 8, 0, 5, tzinfo=UTC))
     async with client_for(settings, timed) as client:
         answers = [
-            (await log_in(client, f"nobody-{i}@example.org", "wrong password!")).status_code for i in range(12)
+            (await log_in(client, f"nobody-{i}@example.org", "wrong password!")).status_code
+            for i in range(12)
         ]
         assert answers[: settings.login_rate_per_minute] == [401] * settings.login_rate_per_minute
         assert set(answers[settings.login_rate_per_minute :]) == {429}
@@ -64,6 +66,7 @@ async def test_second_factor_codes_back_off_across_logins(settings: Settings, se
 
     someone = patient(services, services.clock.now(), "patient", "Cora", "Codes")
     async with client_for(settings, services) as client:
+
         async def password() -> None:
             first = await log_in(client, someone.email)  # type: ignore[arg-type]
             assert first.status_code == 303 and first.headers["location"] == "/login/second-factor"
@@ -71,7 +74,9 @@ async def test_second_factor_codes_back_off_across_logins(settings: Settings, se
         await password()
         for _ in range(4):
             assert (await post_form(client, "/login/code", {"code": "000000"})).status_code == 401
-        assert (await post_form(client, "/login/code", {"code": "000000"})).status_code == 401  # 5th: log in again
+        assert (
+            await post_form(client, "/login/code", {"code": "000000"})
+        ).status_code == 401  # 5th: log in again
         await password()  # a new login does not give new free tries
         refused = await post_form(client, "/login/code", {"code": totp_code(someone.totp_secret)})  # type: ignore[arg-type]
         assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
@@ -83,7 +88,10 @@ async def test_second_factor_codes_back_off_across_logins(settings: Settings, se
 async def test_password_reset_requests_are_capped(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
     _, _, email = make_patient(services.app, services.clock.now())
     async with client_for(settings, services) as client:
-        answers = [(await post_form(client, "/password/forgot/send", {"email": email})).status_code for _ in range(12)]
+        answers = [
+            (await post_form(client, "/password/forgot/send", {"email": email})).status_code
+            for _ in range(12)
+        ]
     cap = settings.login_rate_per_minute
     assert answers[:cap] == [200] * cap and set(answers[cap:]) == {429}, answers
 
@@ -136,7 +144,9 @@ def two_servers(
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    pytest.fail("the web processes did not start: " + " ".join(p.read_text() for p in logs.iterdir()))
+                    pytest.fail(
+                        "the web processes did not start: " + " ".join(p.read_text() for p in logs.iterdir())
+                    )
                 time.sleep(0.2)
         yield urls
     finally:
@@ -154,7 +164,9 @@ def test_limits_hold_across_two_web_processes(two_servers: list[str], services) 
     _, _, email = make_patient(services.app, services.clock.now())
 
     def login(n: int, password: str) -> httpx.Response:
-        return httpx.post(two_servers[n % 2] + "/api/v1/auth/login", json={"email": email, "password": password}, timeout=10)
+        return httpx.post(
+            two_servers[n % 2] + "/api/v1/auth/login", json={"email": email, "password": password}, timeout=10
+        )
 
     assert [login(n, "wrong password!").status_code for n in range(5)] == [401] * 5
     refused = login(5, PASSWORD)

@@ -25,7 +25,9 @@ async def test_reads_and_refusals_are_recorded_and_shown_to_the_patient(world: S
 
     seen = await world.clients[x.name].get(f"/pro/appointments/{a_appointment}")
     assert seen.status_code == 200
-    starts = world.world_services.reads.appointment_for_account(w.patient_a.actor.account_id, a_appointment)["starts_at"]  # type: ignore[union-attr,index]
+    starts = world.world_services.reads.appointment_for_account(w.patient_a.actor.account_id, a_appointment)[
+        "starts_at"
+    ]  # type: ignore[union-attr,index]
     day = starts.astimezone(ZoneInfo("Europe/Paris")).date().isoformat()
     assert (await world.clients[x.name].get("/pro/agenda", params={"day": day})).status_code == 200
     refused = await world.clients[y.name].get(f"/pro/appointments/{a_appointment}")
@@ -45,7 +47,9 @@ async def test_reads_and_refusals_are_recorded_and_shown_to_the_patient(world: S
     singles = [r for r in rows if r["action"] != "pro_day"]
     assert all(r["object_id"] == a_appointment and r["at"] is not None for r in singles), rows
     listing = [r for r in rows if r["action"] == "pro_day"]
-    assert len(listing) == 1 and a_profile in listing[0]["profile_ids"], "the day view is one row naming the profiles shown"
+    assert len(listing) == 1 and a_profile in listing[0]["profile_ids"], (
+        "the day view is one row naming the profiles shown"
+    )
 
     page = await world.clients[w.patient_a.name].get("/my/access")
     assert page.status_code == 200
@@ -64,19 +68,27 @@ def first_entry(html: str) -> str:
 async def test_a_week_view_is_one_row_shown_to_each_patient_it_showed(world: Seeded) -> None:
     w = world.world
     x, a_profile, b_profile = w.practitioner_x, w.patient_a.profile_id, w.patient_b.profile_id
-    starts = world.world_services.reads.appointment_for_account(w.patient_a.actor.account_id, w.patient_a.appointment_id)["starts_at"]  # type: ignore[union-attr,index]
+    starts = world.world_services.reads.appointment_for_account(
+        w.patient_a.actor.account_id, w.patient_a.appointment_id
+    )["starts_at"]  # type: ignore[union-attr,index]
     day = starts.astimezone(ZoneInfo("Europe/Paris")).date()
     before_a, before_b = len(rows_about(world, a_profile)), len(rows_about(world, b_profile))
     with world.world_services.reads.pool.connection() as conn:
         total = conn.execute("SELECT count(*) AS n FROM audit.access_log").fetchone()["n"]  # type: ignore[index,call-overload]
 
-    week = await world.clients[x.name].get("/pro/agenda/week", params={"start": (day - timedelta(days=day.weekday())).isoformat()})
+    week = await world.clients[x.name].get(
+        "/pro/agenda/week", params={"start": (day - timedelta(days=day.weekday())).isoformat()}
+    )
     assert week.status_code == 200 and "Aubert" in week.text
 
     with world.world_services.reads.pool.connection() as conn:
-        assert conn.execute("SELECT count(*) AS n FROM audit.access_log").fetchone()["n"] == total + 1, "one row per view"  # type: ignore[index,call-overload]
+        assert conn.execute("SELECT count(*) AS n FROM audit.access_log").fetchone()["n"] == total + 1, (
+            "one row per view"
+        )  # type: ignore[index,call-overload]
     new_a = rows_about(world, a_profile)[: len(rows_about(world, a_profile)) - before_a]
-    assert [(r["action"], r["actor_account"], r["outcome"]) for r in new_a] == [("pro_week", x.actor.account_id, "read")]  # type: ignore[union-attr]
+    assert [(r["action"], r["actor_account"], r["outcome"]) for r in new_a] == [
+        ("pro_week", x.actor.account_id, "read")
+    ]  # type: ignore[union-attr]
     assert a_profile in new_a[0]["profile_ids"] and b_profile not in new_a[0]["profile_ids"]
     assert len(rows_about(world, b_profile)) == before_b, "B was not shown: nothing new about B"
     a_page = (await world.clients[w.patient_a.name].get("/my/access")).text

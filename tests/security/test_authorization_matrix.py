@@ -22,7 +22,12 @@ CSRF_VALUE = re.compile(r'(name="_csrf_token" value=")[^"]*"')
 
 def form_body(world: Seeded) -> dict[str, str]:
     slot = world.free_slot
-    return {"reason": "matrix check", "slot": f"{slot['mode']}|{slot['starts_at']}", "next": "", "code": "000000"}
+    return {
+        "reason": "matrix check",
+        "slot": f"{slot['mode']}|{slot['starts_at']}",
+        "next": "",
+        "code": "000000",
+    }
 
 
 async def call(world: Seeded, principal: str, route: Route, thing: Thing) -> Any:
@@ -78,14 +83,24 @@ async def test_foreign_objects_look_missing_and_change_nothing(world: Seeded) ->
                         response = await call(world, principal, route, thing)
                         controls.append(response.status_code)
                         if response.status_code != 200:
-                            failures.append((route.method, route.path, principal, f"own {thing.label}", response.status_code))
+                            failures.append(
+                                (
+                                    route.method,
+                                    route.path,
+                                    principal,
+                                    f"own {thing.label}",
+                                    response.status_code,
+                                )
+                            )
                     continue
                 cells += 1
                 before = head(world.world_services)
                 answer = shape(await call(world, principal, route, thing), thing)
                 moved = head(world.world_services) != before
                 if moved or answer != reference or answer[0] < 300:
-                    failures.append((route.method, route.path, principal, thing.label, answer[0], reference[0], moved))
+                    failures.append(
+                        (route.method, route.path, principal, thing.label, answer[0], reference[0], moved)
+                    )
     print(f"authorization matrix: {len(routes)} id routes, {cells} foreign cells, {len(controls)} own reads")
     assert unclassified == []
     assert not failures, "\n".join(map(str, failures))

@@ -58,7 +58,10 @@ def all_logs(monkeypatch: pytest.MonkeyPatch) -> Any:
 async def test_markers_never_reach_logs_urls_or_error_answers(
     settings: Settings, services: Services, all_logs: Collector
 ) -> None:
-    mark = {k: f"Zq{k}{secrets.token_hex(5)}" for k in ("first", "last", "mail", "reason", "proreason", "apifirst", "apireason", "bad")}
+    mark = {
+        k: f"Zq{k}{secrets.token_hex(5)}"
+        for k in ("first", "last", "mail", "reason", "proreason", "apifirst", "apireason", "bad")
+    }
     doctor = practitioner(services, services.clock.now(), "practitioner", "Dr Logs Quiet")
     pid = doctor.practitioner_id
     seen_urls: list[str] = []
@@ -82,7 +85,11 @@ async def test_markers_never_reach_logs_urls_or_error_answers(
         slots = SLOT.findall(page.text)
         assert len(slots) >= 2
         for chosen in slots[:2]:
-            held = await post_form(patient, "/book/hold", {"practitioner_id": str(pid), "motif_id": "consult", "slot": chosen.replace("&#43;", "+")})
+            held = await post_form(
+                patient,
+                "/book/hold",
+                {"practitioner_id": str(pid), "motif_id": "consult", "slot": chosen.replace("&#43;", "+")},
+            )
             assert held.status_code == 303, held.status_code
             confirm = await patient.get("/book/confirm")
             profile_id = re.search(r'name="profile_id" value="([^"]+)"', confirm.text).group(1)  # type: ignore[union-attr]
@@ -100,7 +107,9 @@ async def test_markers_never_reach_logs_urls_or_error_answers(
             pro.event_hooks["response"].append(record)
             await page_login(pro, doctor)
             week = await pro.get("/pro/agenda/week", params={"start": start})
-            assert mark["last"] in week.text, "the practitioner sees the patient's name (the markers are live)"
+            assert mark["last"] in week.text, (
+                "the practitioner sees the patient's name (the markers are live)"
+            )
             await pro.get("/pro/agenda", params={"day": start})
             assert mark["last"] in (await pro.get(f"/pro/appointments/{ids[1]}")).text
             moved = await post_form(pro, f"/pro/appointments/{ids[1]}/cancel", {"reason": mark["proreason"]})
@@ -111,19 +120,46 @@ async def test_markers_never_reach_logs_urls_or_error_answers(
         body = {"email": f"{mark['apifirst']}@example.org", "password": "correct horse battery",
                 "first_name": mark["apifirst"], "last_name": mark["last"], "birth_date": "1991-04-05"}  # fmt: skip
         assert (await api.post("/api/v1/auth/register", json=body)).status_code == 201
-        token = (await api.post("/api/v1/auth/login", json={"email": body["email"], "password": body["password"]})).json()["token"]
+        token = (
+            await api.post("/api/v1/auth/login", json={"email": body["email"], "password": body["password"]})
+        ).json()["token"]
         bearer = {"authorization": f"Bearer {token}"}
-        slots_json = (await api.get(f"/api/v1/practitioners/{pid}/slots", params={"motif": "consult"})).json()["slots"]
-        booking = {"practitioner_id": str(pid), "motif_id": "consult", "starts_at": slots_json[-1]["starts_at"], "mode": slots_json[-1]["mode"]}
+        slots_json = (
+            await api.get(f"/api/v1/practitioners/{pid}/slots", params={"motif": "consult"})
+        ).json()["slots"]
+        booking = {
+            "practitioner_id": str(pid),
+            "motif_id": "consult",
+            "starts_at": slots_json[-1]["starts_at"],
+            "mode": slots_json[-1]["mode"],
+        }
         made = await api.post("/api/v1/appointments", json=booking, headers=bearer)
         assert made.status_code == 201, made.text
-        done = await api.post(f"/api/v1/appointments/{made.json()['id']}/cancel", json={"reason": mark["apireason"]}, headers=bearer)
+        done = await api.post(
+            f"/api/v1/appointments/{made.json()['id']}/cancel",
+            json={"reason": mark["apireason"]},
+            headers=bearer,
+        )
         assert done.status_code == 200, done.text
         bad = {**body, "email": f"{mark['bad']}-not-an-address", "birth_date": mark["bad"]}
         assert (await api.post("/api/v1/auth/register", json=bad)).status_code in (400, 422)
-        assert (await api.post("/api/v1/auth/login", json={"email": email, "password": mark["bad"] + "x" * 10})).status_code == 401
-        assert (await api.post("/api/v1/appointments", json={**booking, "motif_id": mark["bad"]}, headers=bearer)).status_code >= 400
-        await post_form(patient, "/register", {"email": email, "password": "x", "first_name": mark["bad"], "last_name": mark["bad"], "birth_date": mark["bad"]})
+        assert (
+            await api.post("/api/v1/auth/login", json={"email": email, "password": mark["bad"] + "x" * 10})
+        ).status_code == 401
+        assert (
+            await api.post("/api/v1/appointments", json={**booking, "motif_id": mark["bad"]}, headers=bearer)
+        ).status_code >= 400
+        await post_form(
+            patient,
+            "/register",
+            {
+                "email": email,
+                "password": "x",
+                "first_name": mark["bad"],
+                "last_name": mark["bad"],
+                "birth_date": mark["bad"],
+            },
+        )
 
     logs = "\n".join(all_logs.texts)
     assert len(all_logs.texts) > 20, "records were captured"
@@ -134,8 +170,10 @@ async def test_markers_never_reach_logs_urls_or_error_answers(
         assert value not in logs, f"the {name} marker is in a log record"
         assert not any(value in url for url in seen_urls), f"the {name} marker is in a URL"
         assert not any(
-            value in text for status, kind, text in answers if status >= 400 and not kind.startswith("text/html")
+            value in text
+            for status, kind, text in answers
+            if status >= 400 and not kind.startswith("text/html")
         ), f"the {name} marker is in an API error answer"
-        assert not any(
-            value in text for status, kind, text in answers if status in (403, 404, 500)
-        ), f"the {name} marker is in an error page"
+        assert not any(value in text for status, kind, text in answers if status in (403, 404, 500)), (
+            f"the {name} marker is in an error page"
+        )

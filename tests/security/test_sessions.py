@@ -18,7 +18,9 @@ def _session_cookie_header(response) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_production_cookie_is_host_prefixed_secure_and_renewed_at_login(
-    settings: Settings, services, redis_url: str  # type: ignore[no-untyped-def]
+    settings: Settings,
+    services,
+    redis_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     prod = settings.with_(environment="production", redis_url=redis_url)
     _, _, email = make_patient(services.app, services.clock.now())
@@ -107,7 +109,10 @@ async def test_ending_all_sessions_of_an_account_logs_out_every_device(settings:
     _, _, other_email = make_patient(services.app, services.clock.now())
     async with client_for(settings, timed) as phone:
         app = phone.app  # one application, one session store, as every process shares Redis
-        async with client_for(settings, timed, app=app) as laptop, client_for(settings, timed, app=app) as someone_else:
+        async with (
+            client_for(settings, timed, app=app) as laptop,
+            client_for(settings, timed, app=app) as someone_else,
+        ):
             for client, who in ((phone, email), (laptop, email), (someone_else, other_email)):
                 await log_in(client, who)
                 assert (await client.get("/my/appointments")).status_code == 200
@@ -122,7 +127,9 @@ async def test_ending_all_sessions_of_an_account_logs_out_every_device(settings:
 
 
 async def test_production_csrf_cookie_is_host_prefixed_secure_httponly_strict(
-    settings: Settings, services, redis_url: str  # type: ignore[no-untyped-def]
+    settings: Settings,
+    services,
+    redis_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     from litestar.testing import AsyncTestClient
 
@@ -140,15 +147,22 @@ async def test_production_csrf_cookie_is_host_prefixed_secure_httponly_strict(
 
 async def test_a_password_reset_logs_out_every_device_and_token(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
     _, _, email = make_patient(services.app, services.clock.now())
-    async with client_for(settings, services) as stolen, client_for(settings, services, app=stolen.app) as owner:
+    async with (
+        client_for(settings, services) as stolen,
+        client_for(settings, services, app=stolen.app) as owner,
+    ):
         await log_in(stolen, email)
         assert (await stolen.get("/my/appointments")).status_code == 200
-        api = await stolen.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
+        api = await stolen.post(
+            "/api/v1/auth/login", json={"email": email, "password": "correct horse battery"}
+        )
         bearer = {"authorization": f"Bearer {api.json()['token']}"}
         assert (await stolen.get("/api/v1/appointments", headers=bearer)).status_code == 200
         found = services.app.request_password_reset(email, services.clock.now())
         assert found is not None
-        done = await post_form(owner, f"/password/reset/{found[0]}/done", {"password": "a brand new passphrase"})
+        done = await post_form(
+            owner, f"/password/reset/{found[0]}/done", {"password": "a brand new passphrase"}
+        )
         assert done.status_code == 303, done.status_code
         assert (await stolen.get("/my/appointments", follow_redirects=False)).status_code == 303
         assert (await stolen.get("/api/v1/appointments", headers=bearer)).status_code == 401
