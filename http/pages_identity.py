@@ -5,7 +5,7 @@ patients once they turned one on) gets a session holding only
 `pending_login`: no actor yet, nothing readable. The code step then starts
 the real session (a fresh id) with `second_factor` set. A logged-in patient
 without a second factor who opens health data is sent to
-/account/second-factor to turn one on; that also marks the session.
+/account/second-factor to turn one on; that also marks the session, under a fresh id.
 """
 
 from __future__ import annotations
@@ -291,8 +291,13 @@ def _step_up(request: AnyRequest, actor: Actor, data: CodeForm) -> tuple[Templat
             error=translate(request, "Wrong or expired code."),
         )
         return wrong, False
-    update_session(request, **{SESSION_SECOND_FACTOR: method, TOTP_SETUP: None, EMAIL_CHALLENGE: None})
-    return see_other(safe_next(data.next, "/account")), True
+    # A fresh session id, as at login; the session keeps its login time (absolute timeout) and data.
+    current = request.scope.get("session")
+    keep = {**(current if isinstance(current, dict) else {}), SESSION_SECOND_FACTOR: method}
+    keep.pop(TOTP_SETUP, None)
+    keep.pop(EMAIL_CHALLENGE, None)
+    cleanup = start_session(request, actor, keep=keep)
+    return see_other(safe_next(data.next, "/account"), cleanup), True
 
 
 @post("/account/second-factor/email", sync_to_thread=True, name="second_factor_email")

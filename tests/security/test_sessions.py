@@ -168,3 +168,27 @@ async def test_a_password_reset_logs_out_every_device_and_token(settings: Settin
         assert (await stolen.get("/api/v1/appointments", headers=bearer)).status_code == 401
         assert (await log_in(owner, email, "a brand new passphrase")).status_code == 303
         assert (await owner.get("/my/appointments")).status_code == 200
+
+
+async def test_a_second_factor_after_login_renews_the_session_id(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from tests.accounts.principals import totp_code
+
+    _, _, email = make_patient(services.app, services.clock.now())
+    async with client_for(settings, services) as client:
+        assert (await log_in(client, email)).status_code == 303
+        setup = await client.get("/account/second-factor")
+        found = re.search(r'id="totp-key" readonly value="([A-Z2-7]+)"', setup.text)
+        assert found, "the set-up page shows the key"
+        old_id = client.cookies.get("session")
+        assert old_id
+        passed = await post_form(client, "/account/second-factor/code", {"code": totp_code(found.group(1))})
+        assert passed.status_code == 303
+        new_id = _session_cookie_header(passed).split(";")[0].split("=", 1)[1]
+        assert new_id and new_id != old_id
+        assert (await client.get("/my/appointments")).status_code == 200, "still logged in, on the new id"
+        async with client_for(settings, services, app=client.app) as thief:
+            thief.cookies.set("session", old_id, domain="127.0.0.1")
+            answer = await thief.get("/my/appointments", follow_redirects=False)
+            assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
