@@ -22,7 +22,7 @@ import pytest
 from consulta.services import Services
 from consulta.settings import Settings
 from tests.accounts.principals import page_login, practitioner
-from tests.security.helpers import client_for, post_form
+from tests.security.helpers import client_for, head, post_form
 
 SLOT = re.compile(r'name="slot" value="([^"]+)"')
 
@@ -161,6 +161,7 @@ async def test_markers_never_reach_logs_urls_or_error_answers(
             },
         )
 
+    queued = _notification_payloads(settings, services, [*ids, made.json()["id"]])
     logs = "\n".join(all_logs.texts)
     assert len(all_logs.texts) > 20, "records were captured"
     names = {t.split(":")[0] for t in all_logs.texts}
@@ -177,3 +178,34 @@ async def test_markers_never_reach_logs_urls_or_error_answers(
         assert not any(value in text for status, kind, text in answers if status in (403, 404, 500)), (
             f"the {name} marker is in an error page"
         )
+        assert value not in queued, f"the {name} marker is in a notification row or task message"
+
+
+def _notification_payloads(settings: Settings, services: Services, appointment_ids: list[str]) -> str:
+    """The notification rows of these appointments, whole, and the dramatiq messages the scheduler sends for them."""
+    import dramatiq
+    import psycopg
+    from psycopg import sql
+
+    from consulta.workers.broker import QUEUE, configure, make_broker
+
+    assert services.wait_for(head(services), ("notifications",))
+    with psycopg.connect(settings.database_url) as conn:
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT d::text, d.key FROM {}.notification_due d WHERE d.appointment_id::text = ANY(%s)"
+            ).format(sql.Identifier(settings.read_schema)),
+            (appointment_ids,),
+        ).fetchall()
+    assert rows, "the bookings and cancellations were given notifications"
+    previous = dramatiq.get_broker()
+    stub = make_broker(None)
+    actors = configure(stub)
+    try:
+        for _, key in rows:
+            actors.deliver.send(key)  # what Scheduler.claim_once enqueues for a claimed row
+        sent = [raw.decode("utf-8", "replace") for raw in stub.queues[QUEUE].queue]  # encoded messages
+    finally:
+        configure(previous)
+    assert len(sent) == len(rows) and all(key in text for (_, key), text in zip(rows, sent, strict=True))
+    return "\n".join([text for text, _ in rows] + sent)
