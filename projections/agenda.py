@@ -85,6 +85,31 @@ class AppointmentRows(Projection):
         )
 
 
+def register_appointment_handlers(process: singledispatchmethod[Any]) -> None:
+    """Register the Appointment event handlers of `AppointmentRows` on a projection's own dispatcher."""
+
+    def booked(self: AppointmentRows, event: Appointment.Booked, cur: psycopg.Cursor[Any]) -> None:
+        self.booked(event, cur)
+
+    def cancelled(self: AppointmentRows, event: Appointment.Cancelled, cur: psycopg.Cursor[Any]) -> None:
+        self.closed(event, "cancelled", cur, event.reason)
+
+    def honoured(self: AppointmentRows, event: Appointment.Honoured, cur: psycopg.Cursor[Any]) -> None:
+        self.closed(event, "honoured", cur)
+
+    def missed(self: AppointmentRows, event: Appointment.Missed, cur: psycopg.Cursor[Any]) -> None:
+        self.closed(event, "missed", cur)
+
+    def rescheduled(self: AppointmentRows, event: Appointment.Rescheduled, cur: psycopg.Cursor[Any]) -> None:
+        self.rescheduled(event, cur)
+
+    process.register(Appointment.Booked, booked)
+    process.register(Appointment.Cancelled, cancelled)
+    process.register(Appointment.Honoured, honoured)
+    process.register(Appointment.Missed, missed)
+    process.register(Appointment.Rescheduled, rescheduled)
+
+
 class Agenda(AppointmentRows):
     name = "agenda"
     tables = {
@@ -110,25 +135,7 @@ class Agenda(AppointmentRows):
     def process(self, event: Any, cur: psycopg.Cursor[Any]) -> None:
         """Other events leave the agenda unchanged."""
 
-    @process.register
-    def _(self, event: Appointment.Booked, cur: psycopg.Cursor[Any]) -> None:
-        self.booked(event, cur)
-
-    @process.register
-    def _(self, event: Appointment.Cancelled, cur: psycopg.Cursor[Any]) -> None:
-        self.closed(event, "cancelled", cur, event.reason)
-
-    @process.register
-    def _(self, event: Appointment.Honoured, cur: psycopg.Cursor[Any]) -> None:
-        self.closed(event, "honoured", cur)
-
-    @process.register
-    def _(self, event: Appointment.Missed, cur: psycopg.Cursor[Any]) -> None:
-        self.closed(event, "missed", cur)
-
-    @process.register
-    def _(self, event: Appointment.Rescheduled, cur: psycopg.Cursor[Any]) -> None:
-        self.rescheduled(event, cur)
+    register_appointment_handlers(process)
 
     @process.register
     def _(self, event: AgendaDay.Opened, cur: psycopg.Cursor[Any]) -> None:
@@ -190,22 +197,4 @@ class PatientAppointments(AppointmentRows):
     def process(self, event: Any, cur: psycopg.Cursor[Any]) -> None:
         """Other events leave the table unchanged."""
 
-    @process.register
-    def _(self, event: Appointment.Booked, cur: psycopg.Cursor[Any]) -> None:
-        self.booked(event, cur)
-
-    @process.register
-    def _(self, event: Appointment.Cancelled, cur: psycopg.Cursor[Any]) -> None:
-        self.closed(event, "cancelled", cur, event.reason)
-
-    @process.register
-    def _(self, event: Appointment.Honoured, cur: psycopg.Cursor[Any]) -> None:
-        self.closed(event, "honoured", cur)
-
-    @process.register
-    def _(self, event: Appointment.Missed, cur: psycopg.Cursor[Any]) -> None:
-        self.closed(event, "missed", cur)
-
-    @process.register
-    def _(self, event: Appointment.Rescheduled, cur: psycopg.Cursor[Any]) -> None:
-        self.rescheduled(event, cur)
+    register_appointment_handlers(process)
