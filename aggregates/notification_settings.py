@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo, available_timezones
 
 from eventsourcing.domain import Aggregate, event
 
@@ -36,8 +37,21 @@ def checked_policy(policy: dict[str, Any], default: dict[str, Any]) -> dict[str,
     return {"email": bool(merged["email"]), "sms": bool(merged["sms"]), "reminders": rules}
 
 
+def checked_zone(zone: str) -> str:
+    """An IANA time zone name that zoneinfo knows ("" for none: the practice's zone)."""
+    zone = (zone or "").strip()
+    if zone and (len(zone) > 64 or zone not in available_timezones()):
+        raise InvalidInputError("unknown time zone")
+    if zone:
+        ZoneInfo(zone)  # loads: the name is real data, not only a listed one
+    return zone
+
+
 class NotificationPreferences(Aggregate):
-    """A patient account's channels: e-mail and SMS, each on unless turned off."""
+    """A patient account's channels (e-mail and SMS, each on unless turned off) and time zone.
+
+    The zone sets the SMS quiet hours (21:00-08:00 there); none chosen: the practice's zone.
+    """
 
     TOPIC = "consulta.NotificationPreferences"
 
@@ -57,6 +71,16 @@ class NotificationPreferences(Aggregate):
         self.account_id = account_id
         self.email = True
         self.sms = True
+        self.zone = ""  # histories from before ZoneChosen existed load with no zone
+
+    def choose_zone(self, zone: str) -> None:
+        zone = checked_zone(zone)
+        if zone != self.zone:
+            self._zone_chosen(self.account_id, zone)
+
+    @event("ZoneChosen", topic="consulta.NotificationPreferences.ZoneChosen")
+    def _zone_chosen(self, account_id: UUID, zone: str) -> None:
+        self.zone = zone
 
     def choose(self, email: bool, sms: bool) -> None:
         if (email, sms) != (self.email, self.sms):

@@ -73,7 +73,10 @@ class Notifications(Projection):
         ),
         # Per-motif reminder policy ("*": every motif) and patients' channel choices; empty means defaults.
         "notify_policies": "practitioner_id uuid, motif_id text, policy jsonb NOT NULL, PRIMARY KEY (practitioner_id, motif_id)",
-        "notify_preferences": "account_id uuid PRIMARY KEY, email boolean NOT NULL, sms boolean NOT NULL, language text",
+        # timezone: the patient's zone for SMS quiet hours (NULL: the practice's zone).
+        "notify_preferences": (
+            "account_id uuid PRIMARY KEY, email boolean NOT NULL, sms boolean NOT NULL, language text, timezone text"
+        ),
     }
     # Set when projected (created_at) or by the scheduler, the worker and `notifications retry`
     # (due_at moves on retries and quiet hours): a rebuild resets them.
@@ -98,7 +101,11 @@ class Notifications(Projection):
         kept = sql.SQL("CREATE TABLE IF NOT EXISTS {}.{} (" + SENT_COLUMNS + ")").format(
             sql.Identifier(self.schema), sql.Identifier(SENT_TABLE)
         )
-        return [*super().create_statements(), kept]
+        # Tables made before the column existed get it (CREATE TABLE IF NOT EXISTS leaves them as they are).
+        zone = sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS timezone text").format(
+            self.table("notify_preferences")
+        )
+        return [*super().create_statements(), kept, zone]
 
     @singledispatchmethod
     def process(self, event: Any, cur: psycopg.Cursor[Any]) -> None:
@@ -188,6 +195,15 @@ class Notifications(Projection):
             "INSERT INTO {notify_preferences} (account_id, email, sms) VALUES (%s, %s, %s)"
             " ON CONFLICT (account_id) DO UPDATE SET email = EXCLUDED.email, sms = EXCLUDED.sms",
             (event.account_id, event.email, event.sms),
+        )
+
+    @process.register
+    def _(self, event: NotificationPreferences.ZoneChosen, cur: psycopg.Cursor[Any]) -> None:
+        self.execute(
+            cur,
+            "INSERT INTO {notify_preferences} (account_id, email, sms, timezone) VALUES (%s, true, true, %s)"
+            " ON CONFLICT (account_id) DO UPDATE SET timezone = EXCLUDED.timezone",
+            (event.account_id, event.zone or None),
         )
 
     @process.register

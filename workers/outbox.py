@@ -49,7 +49,7 @@ _APPOINTMENTS = (
 _PATIENT = (
     "SELECT f.first_name, f.last_name, coalesce(nullif(f.email, ''), acc.email) AS email, f.phone,"
     " coalesce(pref.language, acc.language, 'fr') AS language, coalesce(pref.email, true) AS email_on,"
-    " coalesce(pref.sms, true) AS sms_on"
+    " coalesce(pref.sms, true) AS sms_on, pref.timezone AS zone"
     " FROM {s}.notify_profiles f LEFT JOIN {s}.notify_accounts acc ON acc.id = f.manager_id"
     " LEFT JOIN {s}.notify_preferences pref ON pref.account_id = f.manager_id WHERE f.id = %s"
 )
@@ -229,4 +229,4 @@ class Deliverer:
         rendered = render(
             kind, person["language"], {"a": items[0], "items": items, "name": name, "patient": patient}
         )
-        return "", (address, rendered, first["timezone"], channel, items)
+        return "", (address, rendered, person.get("zone") or first["timezone"], channel, items)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from consulta.aggregates.errors import ForbiddenError
+from consulta.aggregates.errors import ForbiddenError, InvalidInputError
 from consulta.aggregates.notification_settings import NotificationPolicy, NotificationPreferences
 from consulta.application import Actor, Consulta
 from consulta.projections.notification_policy import DEFAULT_POLICY
@@ -18,13 +18,19 @@ def _position(app: Consulta, *aggregates: Any) -> int:
     return recordings[-1].notification.id if recordings else 0
 
 
-def choose_channels(app: Consulta, actor: Actor, email: bool, sms: bool) -> int:
-    """The acting account turns e-mail or SMS notifications on or off; returns the log position."""
+def choose_channels(app: Consulta, actor: Actor, email: bool, sms: bool, zone: str | None = None) -> int:
+    """The acting account turns e-mail or SMS notifications on or off; returns the log position.
+
+    `zone`: the time zone of its SMS quiet hours ("" for the practice's zone; None leaves it as it
+    is). An unknown zone raises InvalidInputError and records nothing, channels included.
+    """
     preferences: NotificationPreferences
     try:
         preferences = app.repository.get(NotificationPreferences.id_for(actor.account_id))
     except AggregateNotFoundError:
         preferences = NotificationPreferences(account_id=actor.account_id)
+    if zone is not None:
+        preferences.choose_zone(zone)
     preferences.choose(email, sms)
     return _position(app, preferences)
 
@@ -35,6 +41,9 @@ def set_reminder_policy(
     """The practitioner (or their staff) sets the reminder policy of one motif, or of all ("*")."""
     if not actor.may_manage_agenda(practitioner_id):
         raise ForbiddenError("only the practitioner's own staff may change their notifications")
+    motif_id = (motif_id or "").strip()
+    if motif_id != "*" and motif_id not in {m.id for m in app.get_practitioner(practitioner_id).rules.motifs}:
+        raise InvalidInputError("no such motif")
     aggregate: NotificationPolicy
     try:
         aggregate = app.repository.get(NotificationPolicy.id_for(practitioner_id))
