@@ -20,6 +20,23 @@ from urllib.parse import urlsplit
 from .tokens import media_key
 
 
+def parse_port_range(text: str) -> tuple[int, int]:
+    """`40000-40099` -> (40000, 40099); anything else is a clear error."""
+    low, sep, high = text.strip().partition("-")
+    if not (sep and low.strip().isdigit() and high.strip().isdigit()):
+        raise ValueError(f"MEDIA_UDP_PORTS must read FIRST-LAST, e.g. 40000-40099, not {text!r}")
+    first, last = int(low), int(high)
+    if not 1024 <= first <= last <= 65535:
+        raise ValueError(f"MEDIA_UDP_PORTS must be a range within 1024-65535, not {text!r}")
+    return first, last
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"{name} must be true or false, not {value!r}")
+    return value.strip().lower() in ("true", "1", "yes")
+
+
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
@@ -33,6 +50,9 @@ def _from_process() -> dict[str, str]:
         "MEDIA_TURN_URLS": os.environ.get("MEDIA_TURN_URLS"),
         "MEDIA_TURN_SECRET": os.environ.get("MEDIA_TURN_SECRET"),
         "MEDIA_MAX_PEERS": os.environ.get("MEDIA_MAX_PEERS"),
+        "MEDIA_RELAY_ONLY": os.environ.get("MEDIA_RELAY_ONLY"),
+        "MEDIA_UDP_PORTS": os.environ.get("MEDIA_UDP_PORTS"),
+        "REDIS_URL": os.environ.get("REDIS_URL"),
     }
     return {name: value for name, value in found.items() if value}
 
@@ -47,6 +67,9 @@ class MediaConfig:
     turn_ttl_seconds: int = 3600
     token_ttl_seconds: int = 60
     max_peers: int = 200
+    relay_only: bool = False  # the service's own peers use TURN relay candidates only
+    udp_ports: tuple[int, int] | None = None  # the UDP range the deployment publishes (checked at start)
+    redis_url: str | None = field(default=None, repr=False)  # shared single use of room tokens
 
     @classmethod
     def from_env(
@@ -63,8 +86,17 @@ class MediaConfig:
         }
         if env.get("MEDIA_MAX_PEERS"):
             values["max_peers"] = int(env["MEDIA_MAX_PEERS"])
+        if env.get("MEDIA_RELAY_ONLY"):
+            values["relay_only"] = _flag("MEDIA_RELAY_ONLY", env["MEDIA_RELAY_ONLY"])
+        if env.get("MEDIA_UDP_PORTS"):
+            values["udp_ports"] = parse_port_range(env["MEDIA_UDP_PORTS"])
+        if env.get("REDIS_URL"):
+            values["redis_url"] = env["REDIS_URL"]
         values.update(overrides)
-        return cls(**values)
+        config = cls(**values)
+        if config.relay_only and not (config.turn_urls and config.turn_secret):
+            raise ValueError("MEDIA_RELAY_ONLY needs MEDIA_TURN_URLS and MEDIA_TURN_SECRET")
+        return config
 
     def ice_servers(self, participant: str, now: float) -> list[dict[str, Any]]:
         """What a browser's RTCPeerConnection gets: STUN, and TURN with credentials valid `turn_ttl_seconds`."""

@@ -21,12 +21,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCIceServer
+from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy
 from aiortc.contrib.media import MediaRelay
 from litestar import Litestar, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from .config import MediaConfig
+from .ports import check_udp_ports
+from .replay import used_tokens
 from .rooms import Peer, Room
 from .tokens import TokenRefused, TokenVerifier
 
@@ -46,11 +48,20 @@ class MediaService:
     def __init__(self, config: MediaConfig, clock: Callable[[], float] = time.time) -> None:
         self.config, self.clock = config, clock
         self.verifier = TokenVerifier(config.key)
+        self.used_tokens = used_tokens(config.redis_url)
         self.relay = MediaRelay()
         self.rooms: dict[str, Room] = {}
         self.sockets: dict[int, WebSocket] = {}  # id(peer) -> its signalling socket
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.rtc_configuration = RTCConfiguration(iceServers=[RTCIceServer(urls=u) for u in config.stun_urls])
+
+    def rtc_configuration(self) -> RTCConfiguration:
+        """The service's own ICE servers: none offline; with TURN, fresh time-limited credentials per peer."""
+        servers = [
+            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+            for s in self.config.ice_servers("media-service", self.clock())
+        ]
+        policy = RTCIceTransportPolicy.RELAY if self.config.relay_only else RTCIceTransportPolicy.ALL
+        return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
 
     def stats(self) -> dict[str, int]:
         return {"rooms": len(self.rooms), "peers": sum(len(r.peers) for r in self.rooms.values())}
@@ -82,7 +93,10 @@ class MediaService:
         if hello.get("type") != "hello":
             raise Refused("hello expected", 4400)
         try:
-            claims = self.verifier.verify(str(hello.get("token", "")), self.clock())
+            now = self.clock()
+            claims = self.verifier.read(str(hello.get("token", "")), now)
+            if not await self.used_tokens.first_use(claims.token_id, claims.expires, now):
+                raise TokenRefused("replayed")
         except TokenRefused:
             raise Refused("token refused", 4401) from None
         if self.stats()["peers"] >= self.config.max_peers:
@@ -93,7 +107,7 @@ class MediaService:
         self.rooms[claims.room] = room
         if (old := room.peers.get(claims.role)) is not None:
             await self.drop(room, old)  # the same participant again: a reload or a new network
-        peer = Peer(claims.role, claims.participant, self.rtc_configuration)
+        peer = Peer(claims.role, claims.participant, self.rtc_configuration())
         room.peers[claims.role] = peer
         self.sockets[id(peer)] = socket
         peer.on_change = room.wire
@@ -146,6 +160,7 @@ class MediaService:
         for room in list(self.rooms.values()):
             for peer in list(room.peers.values()):
                 await self.drop(room, peer)
+        await self.used_tokens.close()
 
     def _later(self, work: Any) -> None:
         task = asyncio.ensure_future(work)
@@ -183,7 +198,8 @@ def media_handlers(service: MediaService, health_paths: list[str]) -> list[Any]:
 
 
 def create_media_app(config: MediaConfig, clock: Callable[[], float] = time.time) -> Litestar:
-    """The standalone service (`consulta media`)."""
+    """The standalone service (`consulta media`); refuses to start outside the UDP range it must use."""
+    check_udp_ports(config.udp_ports)
     service = MediaService(config, clock)
     handlers = media_handlers(service, ["/media/healthz", "/healthz"])
     app = Litestar(route_handlers=handlers, on_shutdown=[service.shutdown])

@@ -6,8 +6,10 @@
 A token is `<payload>.<signature>`, both base64url; the payload is JSON
 (room, participant, role, expiry, nonce) and the signature an HMAC-SHA256
 with the media key (MEDIA_TOKEN_KEY, else derived from CONSULTA_SECRET_KEY).
-The verifier remembers nonces until they expire, so a token opens one
-connection only: a reload asks the web app for a fresh one.
+A token opens one connection only (a reload asks the web app for a fresh
+one): the media service checks its id (the nonce) with media/replay.py, in
+Redis when it has one, so a token used on one media process is refused by
+every other. `TokenVerifier.verify` alone remembers ids in this process.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 from dataclasses import dataclass
 
@@ -33,6 +36,7 @@ class Claims:
     participant: str
     role: str
     expires: float
+    token_id: str = ""
 
 
 def media_key(secret_key: str, media_token_key: str | None = None) -> bytes:
@@ -72,6 +76,16 @@ class TokenVerifier:
         self._used: dict[str, float] = {}  # nonce -> expiry
 
     def verify(self, token: str, now: float) -> Claims:
+        """Signature, expiry and single use within this verifier."""
+        claims = self.read(token, now)
+        self._forget_expired(now)
+        if claims.token_id in self._used:
+            raise TokenRefused("invalid token")
+        self._used[claims.token_id] = claims.expires
+        return claims
+
+    def read(self, token: str, now: float) -> Claims:
+        """Signature and expiry only: the caller checks single use (media/replay.py)."""
         try:
             if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
                 raise ValueError
@@ -82,17 +96,16 @@ class TokenVerifier:
                 raise ValueError
             data = json.loads(payload)
             claims = Claims(
-                str(data["room"]), str(data["participant"]), str(data["role"]), float(data["exp"])
+                str(data["room"]),
+                str(data["participant"]),
+                str(data["role"]),
+                float(data["exp"]),
+                str(data["nonce"]),
             )
-            nonce = str(data["nonce"])
         except (ValueError, KeyError, TypeError):
             raise TokenRefused("invalid token") from None
-        if claims.role not in ROLES or claims.expires <= now:
+        if claims.role not in ROLES or not now < claims.expires < math.inf or not claims.token_id:
             raise TokenRefused("invalid token")
-        self._forget_expired(now)
-        if nonce in self._used:
-            raise TokenRefused("invalid token")
-        self._used[nonce] = claims.expires
         return claims
 
     def _forget_expired(self, now: float) -> None:
