@@ -124,3 +124,20 @@ class NotificationPolicy(Aggregate):
     @event("PolicySet", topic="consulta.NotificationPolicy.PolicySet")
     def _policy_set(self, practitioner_id: UUID, motif_id: str, policy: dict[str, Any]) -> None:
         self.policies = {**self.policies, motif_id: policy}
+
+    # The daily agenda summary: off until chosen. Class defaults, so histories and
+    # snapshots from before the summary existed load with it off.
+    daily_summary: bool = False
+    daily_summary_hour: int = 7
+
+    def choose_daily_summary(self, enabled: bool, hour: int) -> None:
+        """One e-mail a day at `hour` (0 to 23, the practice's local time) listing the day's appointments."""
+        if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
+            raise InvalidInputError("the daily summary's hour is a whole number from 0 to 23")
+        if (bool(enabled), hour) != (self.daily_summary, self.daily_summary_hour):
+            self._daily_summary_chosen(self.practitioner_id, bool(enabled), hour)
+
+    @event("DailySummaryChosen", topic="consulta.NotificationPolicy.DailySummaryChosen")
+    def _daily_summary_chosen(self, practitioner_id: UUID, enabled: bool, hour: int) -> None:
+        self.daily_summary = enabled
+        self.daily_summary_hour = hour

@@ -26,10 +26,12 @@ from psycopg.types.json import Jsonb
 
 from consulta.aggregates.account import Account, Profile
 from consulta.aggregates.appointment import Appointment
+from consulta.aggregates.consultation import Consultation
 from consulta.aggregates.identity import Identity
 from consulta.aggregates.notification_settings import NotificationPolicy, NotificationPreferences
 from consulta.aggregates.practitioner import Practitioner
 
+from . import daily_summary, tele_invitations
 from .base import Projection
 from .notification_policy import DEFAULT_POLICY, reminders
 
@@ -71,6 +73,8 @@ class Notifications(Projection):
             " starts_at timestamptz NOT NULL, ends_at timestamptz NOT NULL, mode text NOT NULL, status text NOT NULL,"
             " version int NOT NULL, day date NOT NULL, previous_starts_at timestamptz, reason text NOT NULL DEFAULT ''"
         ),
+        daily_summary.TABLE: daily_summary.COLUMNS,  # who wants the daily agenda e-mail, at what hour
+        tele_invitations.TABLE: tele_invitations.COLUMNS,  # consultations and their sealed invitation
         # Per-motif reminder policy ("*": every motif) and patients' channel choices; empty means defaults.
         "notify_policies": "practitioner_id uuid, motif_id text, policy jsonb NOT NULL, PRIMARY KEY (practitioner_id, motif_id)",
         # timezone: the patient's zone for SMS quiet hours (NULL: the practice's zone).
@@ -90,7 +94,8 @@ class Notifications(Projection):
             "done_at",
             "outcome",
             "failed_at",
-        )
+        ),
+        tele_invitations.TABLE: ("sealed",),  # the worker erases it once the invitation has expired
     }
     indexes = (
         "notification_due (due_at) WHERE done_at IS NULL AND failed_at IS NULL",
@@ -216,6 +221,11 @@ class Notifications(Projection):
         )
         self._contexts.pop(event.practitioner_id, None)
 
+    @process.register
+    def _(self, event: NotificationPolicy.DailySummaryChosen, cur: psycopg.Cursor[Any]) -> None:
+        daily_summary.chosen(self, cur, event)
+        cur.execute(_WAKE_SCHEDULER)
+
     # -- what and when: appointments and their due rows ---------------------
 
     def __init__(self, schema: str) -> None:
@@ -278,6 +288,7 @@ class Notifications(Projection):
             "starts_at": event.starts_at,
         }
         self._schedule(cur, a, "confirmation", str(event.originator_id), event.timestamp, event.by_role)
+        daily_summary.write_day(self, cur, event.practitioner_id, a["day"], event.timestamp)
         self.execute(
             cur,
             "INSERT INTO {notify_appointments} (id, practitioner_id, profile_id, motif_id, starts_at, ends_at,"
@@ -313,6 +324,7 @@ class Notifications(Projection):
         a["starts_at"] = event.starts_at
         key = f"{event.originator_id}:{event.originator_version}"
         self._schedule(cur, a, "moved", key, event.timestamp, event.by_role)
+        daily_summary.write_day(self, cur, a["practitioner_id"], a["day"], event.timestamp)
         self.execute(
             cur,
             "UPDATE {notify_appointments} SET starts_at = %s, ends_at = %s, mode = %s, version = %s, day = %s,"
@@ -354,3 +366,18 @@ class Notifications(Projection):
             "UPDATE {notify_appointments} SET status = %s, version = %s WHERE id = %s",
             (status, event.originator_version, event.originator_id),
         )
+
+    # -- teleconsultation invitations (projections/tele_invitations.py) ----
+
+    @process.register
+    def _(self, event: Consultation.Scheduled, cur: psycopg.Cursor[Any]) -> None:
+        tele_invitations.scheduled(self, cur, event)
+
+    @process.register
+    def _(self, event: Consultation.Invited, cur: psycopg.Cursor[Any]) -> None:
+        if tele_invitations.invited(self, cur, event):
+            cur.execute(_WAKE_SCHEDULER)
+
+    @process.register
+    def _(self, event: Consultation.Ended, cur: psycopg.Cursor[Any]) -> None:
+        tele_invitations.ended(self, cur, event)

@@ -177,6 +177,14 @@ class Deliverer:
 
     def _compose(self, cur: psycopg.Cursor[Any], due: dict[str, Any], now: datetime) -> tuple[str, Any]:
         kind, channel = due["kind"], due["channel"]
+        if kind == "daily_summary":  # a practitioner's day, read now (workers/summary.py)
+            from .summary import compose_summary  # here, to keep this change inside _compose
+
+            return compose_summary(cur, self.q, due, now, self.base_url)
+        if kind == "tele_invitation":  # its secrets sealed in the event, opened now (workers/invitation.py)
+            from .invitation import compose_invitation
+
+            return compose_invitation(self, cur, due, now)
         if kind == "reminder":
             cur.execute(
                 self.q(

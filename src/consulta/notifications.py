@@ -51,3 +51,20 @@ def set_reminder_policy(
         aggregate = NotificationPolicy(practitioner_id=practitioner_id)
     aggregate.set_policy(motif_id, policy, DEFAULT_POLICY)
     return _position(app, aggregate)
+
+
+def choose_daily_summary(app: Consulta, actor: Actor, practitioner_id: UUID, enabled: bool, hour: int) -> int:
+    """The practitioner (or their staff) turns the daily agenda e-mail on or off and picks its local hour.
+
+    Returns the log position (0 when nothing changed). A bad hour raises
+    InvalidInputError before anything is saved.
+    """
+    if not actor.may_manage_agenda(practitioner_id):
+        raise ForbiddenError("only the practitioner's own staff may change their notifications")
+    aggregate: NotificationPolicy
+    try:
+        aggregate = app.repository.get(NotificationPolicy.id_for(practitioner_id))
+    except AggregateNotFoundError:
+        aggregate = NotificationPolicy(practitioner_id=practitioner_id)
+    aggregate.choose_daily_summary(enabled, hour)
+    return _position(app, aggregate)
