@@ -69,12 +69,18 @@ class Consultation(Aggregate):
 
     # -- invitation and access -------------------------------------------
 
-    def invite(self, code_digest: str, link_digest: str, by: UUID, now: datetime) -> None:
+    def invite(
+        self, code_digest: str, link_digest: str, by: UUID, now: datetime, sealed: str | None = None
+    ) -> None:
+        """`sealed`: the code and link sealed for the notification worker (consulta.invitation_seal)."""
         self._require_open()
-        self._invited(code_digest, link_digest, by, now)
+        self._invited(code_digest, link_digest, by, now, sealed)
 
+    # `sealed` came later: older Invited events have none (and were sent directly, outside the pipeline).
     @event("Invited", topic="consulta.Consultation.Invited")
-    def _invited(self, code_digest: str, link_digest: str, by: UUID, at: datetime) -> None:
+    def _invited(
+        self, code_digest: str, link_digest: str, by: UUID, at: datetime, sealed: str | None = None
+    ) -> None:
         self.code_digest = code_digest
         self.link_digest = link_digest
         self.link_used = False

@@ -5,8 +5,9 @@ for a patient they already know); the command returns the invitation's
 secrets once: an access code (50 bits from `secrets`, shown as XXXXX-XXXXX)
 and a single-use link token (256 bits). Only their SHA-256 digests are
 recorded, and a `ConsultationKey` per digest finds the consultation again.
-The invitation reaches the patient through `deliver_invitation` (the seam for
-the notifications pipeline: consulta.tele_invitation).
+The invitation reaches the patient through the notifications pipeline: the
+caller passes `seal` (consulta.tele_invitation.invitation_sealer), and the
+sealed secrets ride in `Invited` for the worker to open at send time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -38,6 +40,9 @@ else:
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: 10 characters = 50 bits
 CODE_LENGTH = 10
+
+# (consultation id, code, link token) -> the sealed blob recorded in Invited
+Sealer = Callable[[UUID, str, str], str]
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,14 @@ class TeleconsultationCommands(_Base):
             raise ForbiddenError("consultation not found")
         return consultation
 
+    def is_known_patient(self, practitioner_id: UUID, profile_id: UUID) -> bool:
+        """Seen once (an honoured appointment): a consultation may open now for them (the ad-hoc page)."""
+        try:
+            self.repository.get(KnownPatient.id_for(practitioner_id, profile_id))
+        except AggregateNotFoundError:
+            return False
+        return True
+
     def open_consultation(
         self,
         actor: Actor,
@@ -97,8 +110,13 @@ class TeleconsultationCommands(_Base):
         appointment_id: UUID | None = None,
         profile_id: UUID | None = None,
         minutes: int = 30,
+        seal: Sealer | None = None,
     ) -> Invitation:
-        """For a video appointment, or now for a known patient of the practitioner."""
+        """For a video appointment, or now for a known patient of the practitioner.
+
+        With `seal`, the invitation is e-mailed and texted by the notifications
+        pipeline; without it nothing is sent (the practitioner reads the code out).
+        """
         if actor.role != "practitioner" or actor.practitioner_id is None:
             raise ForbiddenError("not found")
         if appointment_id is not None:
@@ -127,7 +145,8 @@ class TeleconsultationCommands(_Base):
         )
         code, link = new_code(), secrets.token_urlsafe(32)
         code_digest, link_digest = digest("code", normalise_code(code)), digest("link", link)
-        consultation.invite(code_digest, link_digest, actor.account_id, now)
+        sealed = seal(consultation.id, code, link) if seal is not None else None
+        consultation.invite(code_digest, link_digest, actor.account_id, now, sealed)
         keys = [ConsultationKey(d, consultation.id) for d in (code_digest, link_digest)]
         position = self._save(consultation, *keys)
         return Invitation(consultation.id, code, link, position)
