@@ -26,6 +26,7 @@ from consulta.aggregates.consultation import ADMITTED, ENDED, Consultation, Cons
 from consulta.aggregates.errors import DomainError
 from consulta.http.pages_common import AnyRequest, now_of, page, see_other, services_of, translate
 from consulta.http.security_attempts import attempt_allowed, attempt_failed
+from consulta.http.tele_live import heartbeat
 from consulta.http.tele_media import media_grant
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -155,31 +156,28 @@ def consent_page(request: AnyRequest) -> Template | Redirect:
     return page("tele_consent.html.j2", error=None)
 
 
-@post("/tele/consent/record", sync_to_thread=True, name="tele_consent_record")
-def consent_record(request: AnyRequest, data: Annotated[ConsentForm, Form]) -> Template | Redirect:
-    consultation = tele_of(request)
+@post("/tele/consent/record", name="tele_consent_record")
+async def consent_record(request: AnyRequest, data: Annotated[ConsentForm, Form]) -> Template | Redirect:
+    consultation = await to_thread.run_sync(tele_of, request)
     if data.consent != "yes":
         return page(
             "tele_consent.html.j2", 400, error=translate(request, "Tick the box to give your consent.")
         )
-    outcome = services_of(request).app.record_consent(consultation.id, now_of(request))
-    services_of(request).wait_for(outcome.position, ("waiting_room",))
+    services = services_of(request)
+    await heartbeat(request, consultation.id)  # present from the moment the dashboard shows them waiting
+    outcome = await to_thread.run_sync(services.app.record_consent, consultation.id, now_of(request))
+    await to_thread.run_sync(services.wait_for, outcome.position, ("waiting_room",))
     return see_other("/tele/waiting")
 
 
-@get("/tele/waiting", sync_to_thread=True, name="tele_waiting")
-def waiting_page(request: AnyRequest) -> Template | Redirect:
-    consultation = tele_of(request)
-    if next_step(consultation) not in ("/tele/waiting", "/tele/call"):
+@get("/tele/waiting", name="tele_waiting")
+async def waiting_page(request: AnyRequest) -> Template | Redirect:
+    """Live through /tele/events (tele_stream); without JavaScript it reloads itself every 15 s."""
+    consultation = await to_thread.run_sync(tele_of, request)
+    if next_step(consultation) != "/tele/waiting":
         return see_other(next_step(consultation))
+    await heartbeat(request, consultation.id)  # the page's load is a sign of life too
     return page("tele_waiting.html.j2", consultation=consultation)
-
-
-@get("/tele/status", sync_to_thread=True, name="tele_status")
-def waiting_status(request: AnyRequest) -> Response[Any]:
-    """Polled by the waiting page: where the patient should be now."""
-    consultation = tele_of(request)
-    return Response({"status": consultation.status, "next": next_step(consultation)})
 
 
 @get("/tele/selftest", sync_to_thread=False, name="tele_selftest")
@@ -188,11 +186,12 @@ def selftest_page(request: AnyRequest) -> Template:
     return page("tele_selftest.html.j2")
 
 
-@get("/tele/call", sync_to_thread=True, name="tele_call")
-def call_page(request: AnyRequest) -> Template | Redirect:
-    consultation = tele_of(request)
+@get("/tele/call", name="tele_call")
+async def call_page(request: AnyRequest) -> Template | Redirect:
+    consultation = await to_thread.run_sync(tele_of, request)
     if consultation.status != ADMITTED:
         return see_other(next_step(consultation))
+    await heartbeat(request, consultation.id)
     return page(
         "tele_call.html.j2",
         side="patient",
@@ -238,5 +237,5 @@ def ended_page(request: AnyRequest) -> Template:
 
 HANDLERS: list[Any] = [
     join_page, join_by_code, invitation_page, invitation_link, identity_page, identity_check, consent_page, consent_record,
-    waiting_page, waiting_status, selftest_page, call_page, patient_media_token, patient_left, ended_page,
+    waiting_page, selftest_page, call_page, patient_media_token, patient_left, ended_page,
 ]  # fmt: skip

@@ -6,18 +6,19 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
+from anyio import to_thread
 from litestar import get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
-from consulta.aggregates.errors import InvalidInputError
+from consulta.aggregates.errors import ForbiddenError, InvalidInputError
 from consulta.http.pages_common import AnyRequest, now_of, page, see_other, services_of, staff_of, translate
+from consulta.http.pages_tele_new import MALFORMED, UNKNOWN_PATIENT, new_page
 from consulta.http.second_factor import STAFF, require_second_factor
 from consulta.http.tele_media import media_grant
-from consulta.projections.waiting_room import WaitingRoomQueries
-from consulta.tele_invitation import deliver_invitation
+from consulta.http.tele_stream import dashboard_rows
+from consulta.tele_invitation import invitation_sealer
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 GUARDS: dict[str, Any] = {"guards": [require_second_factor], "opt": STAFF}
@@ -32,11 +33,6 @@ class EndForm(msgspec.Struct):
     outcome: str
 
 
-def rows(request: AnyRequest) -> list[dict[str, Any]]:
-    actor = staff_of(request)
-    return WaitingRoomQueries(services_of(request).reads).for_practitioner(actor.practitioner_id)  # type: ignore[arg-type]
-
-
 def _uuid(value: str) -> UUID | None:
     try:
         return UUID(value) if value else None
@@ -44,35 +40,40 @@ def _uuid(value: str) -> UUID | None:
         raise InvalidInputError("not an id") from None
 
 
-@get("/pro/tele", sync_to_thread=True, name="pro_tele", **GUARDS)
-def dashboard(request: AnyRequest) -> Template:
-    return page("pro_tele.html.j2", rows=rows(request), now=now_of(request))
-
-
-@get("/pro/tele/rows", sync_to_thread=True, name="pro_tele_rows", **GUARDS)
-def dashboard_rows(request: AnyRequest) -> Template:
-    """The table body alone, fetched every few seconds by /static/tele.js."""
-    return page("_pro_tele_rows.html.j2", rows=rows(request), now=now_of(request))
+@get("/pro/tele", name="pro_tele", **GUARDS)
+async def dashboard(request: AnyRequest) -> Template:
+    """Who waits and since when; /static/tele.js then follows /pro/tele/events (tele_stream) to keep it live."""
+    actor = await to_thread.run_sync(staff_of, request)
+    rows = await dashboard_rows(request, actor)
+    return page("pro_tele.html.j2", rows=rows, now=now_of(request), may_open=actor.role == "practitioner")
 
 
 @post("/pro/tele/open", sync_to_thread=True, name="pro_tele_open", **GUARDS)
 def open_consultation(request: AnyRequest, data: Annotated[OpenForm, Form]) -> Template:
+    """Shows the code and link once; the notifications pipeline sends the invitation (consulta.tele_invitation)."""
     actor = staff_of(request)
     services = services_of(request)
-    invitation = services.app.open_consultation(
-        actor, now_of(request), appointment_id=_uuid(data.appointment_id), profile_id=_uuid(data.profile_id)
-    )
+    seal = invitation_sealer(services.settings)
+    if data.profile_id and not data.appointment_id:  # the ad-hoc page: its refusals say why, on that page
+        try:
+            invitation = services.app.open_consultation(
+                actor, now_of(request), profile_id=_uuid(data.profile_id), seal=seal
+            )
+        except InvalidInputError:
+            return new_page(request, status=400, error=MALFORMED)
+        except ForbiddenError:
+            return new_page(request, status=404, error=UNKNOWN_PATIENT)
+    else:
+        invitation = services.app.open_consultation(
+            actor, now_of(request), appointment_id=_uuid(data.appointment_id), seal=seal
+        )
     services.wait_for(invitation.position, ("waiting_room",))
-    link = f"{services.settings.base_url}/tele/invite/{invitation.link_token}"
-    send = BackgroundTask(deliver_invitation, services, invitation, link, now_of(request))
-    template = page(
+    return page(
         "pro_tele_opened.html.j2",
         code=invitation.code,
-        link=link,
+        link=f"{services.settings.base_url}/tele/invite/{invitation.link_token}",
         join_url=f"{services.settings.base_url}/join",
     )
-    template.background = send
-    return template
 
 
 @post("/pro/tele/{consultation_id:uuid}/admit", sync_to_thread=True, name="pro_tele_admit", **GUARDS)
@@ -139,4 +140,4 @@ def end(
     return see_other("/pro/tele")
 
 
-HANDLERS: list[Any] = [dashboard, dashboard_rows, open_consultation, admit, call_page, media_token, left, end]
+HANDLERS: list[Any] = [dashboard, open_consultation, admit, call_page, media_token, left, end]

@@ -16,6 +16,12 @@ def route_handlers() -> list[Any]:
     from consulta.http.pages_inbox import HANDLERS as DEV_INBOX  # dev and test only (404 elsewhere)
 
     handlers += DEV_INBOX
+    from consulta.http import pages_notify_patient, pages_notify_pro  # notification settings
+
+    handlers += pages_notify_patient.HANDLERS + pages_notify_pro.HANDLERS
+    from consulta.http import pages_tele_new, tele_stream  # tele: the ad-hoc page, the live events
+
+    handlers += pages_tele_new.HANDLERS + tele_stream.HANDLERS
     for page in handlers:  # HTML pages are not part of the JSON API's description (/schema/openapi.json)
         page.include_in_schema = False
     from consulta.http.api import api_handlers

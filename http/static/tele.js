@@ -1,35 +1,49 @@
-/* Consulta teleconsultation pages: the waiting room and dashboard refresh, the call and the self-test.
+/* Consulta teleconsultation pages: the live waiting room and dashboard, the call and the self-test.
    No inline script (the Content-Security-Policy forbids it): every page passes its data in data-* attributes. */
 (function () {
   "use strict";
 
-  function poll(url, every, handle) {
-    var run = function () {
-      fetch(url, { credentials: "same-origin", cache: "no-store" })
-        .then(function (answer) { return answer.ok ? answer : Promise.reject(answer.status); })
-        .then(handle)
-        .catch(function () { /* try again at the next tick */ })
-        .then(function () { setTimeout(run, every); });
+  // Live pages follow one Server-Sent Events stream each (http/tele_stream.py); nothing polls.
+  function follow(url, handlers, status) {
+    if (!window.EventSource) { return; }  // the page's own slow refresh (or its link) still works
+    var source = new EventSource(url);
+    var say = function (name) {
+      if (status && status.hasAttribute("data-text-" + name)) {
+        status.textContent = status.getAttribute("data-text-" + name);
+      }
     };
-    setTimeout(run, every);
+    Object.keys(handlers).forEach(function (name) {
+      source.addEventListener(name, function (event) { say("here"); handlers[name](event.data); });
+    });
+    source.addEventListener("expired", function () { source.close(); location.reload(); });
+    source.onopen = function () { say("here"); };
+    source.onerror = function () {
+      say("lost");
+      // Refused (session over, consultation closed): the browser stops retrying; show what the server says now.
+      if (source.readyState === 2) { setTimeout(function () { location.reload(); }, 5000); }
+    };
   }
 
   // The patient's waiting room (and the call page): go where the consultation is now.
-  var waiting = document.querySelector("[data-status-url]");
+  var waiting = document.querySelector("[data-status-events]");
   if (waiting) {
-    poll(waiting.getAttribute("data-status-url"), 2000, function (answer) {
-      return answer.json().then(function (state) {
+    var live = document.getElementById("live-state");
+    if (live) { live.setAttribute("data-text-here", waiting.getAttribute("data-text-here") || ""); }
+    if (live) { live.setAttribute("data-text-lost", waiting.getAttribute("data-text-lost") || ""); }
+    follow(waiting.getAttribute("data-status-events"), {
+      status: function (data) {
+        var state = JSON.parse(data);
         if (state.next && state.next !== location.pathname) { location.assign(state.next); }
-      });
-    });
+      }
+    }, live);
   }
 
-  // The practitioner's dashboard: who waits, refreshed in place.
+  // The practitioner's dashboard: who waits, replaced in place when it changes.
   var rows = document.getElementById("tele-rows");
   if (rows) {
-    poll(rows.getAttribute("data-rows-url"), 2000, function (answer) {
-      return answer.text().then(function (html) { rows.innerHTML = html; });
-    });
+    follow(rows.getAttribute("data-rows-events"), {
+      rows: function (html) { rows.innerHTML = html; }
+    }, document.getElementById("live-state"));
   }
 
   var call = document.getElementById("call");

@@ -73,15 +73,16 @@ async def test_from_invitation_link_to_admission(
         assert (await post_form(patient, "/tele/consent/record", {})).status_code == 400  # no box ticked
         consented = await post_form(patient, "/tele/consent/record", {"consent": "yes"})
         assert consented.headers["location"] == "/tele/waiting"
-        assert (await patient.get("/tele/status")).json() == {"status": "waiting", "next": "/tele/waiting"}
+        assert (await patient.get("/tele/waiting", follow_redirects=False)).status_code == 200
+        assert (await patient.get("/tele/call", follow_redirects=False)).headers["location"] == "/tele/waiting"
         assert (await post_form(patient, "/tele/media-token")).status_code == 409  # not admitted yet
 
-        rows = await pro.get("/pro/tele/rows")
+        rows = await pro.get("/pro/tele")
         assert "Alice Durand" in rows.text and "/admit" in rows.text
         consultation_id = re.search(r'data-consultation="([0-9a-f-]+)"', rows.text).group(1)  # type: ignore[union-attr]
         admitted = await post_form(pro, f"/pro/tele/{consultation_id}/admit")
         assert admitted.headers["location"] == f"/pro/tele/{consultation_id}/call"
-        assert (await patient.get("/tele/status")).json()["next"] == "/tele/call"
+        assert (await patient.get("/tele/waiting", follow_redirects=False)).headers["location"] == "/tele/call"
         grant = (await post_form(patient, "/tele/media-token")).json()
         assert grant["path"] == "/media/ws" and grant["ice_servers"] == [] and grant["token"]
         assert (await post_form(patient, "/tele/left")).status_code == 204
@@ -90,7 +91,7 @@ async def test_from_invitation_link_to_admission(
 
         ended = await post_form(pro, f"/pro/tele/{consultation_id}/end", {"outcome": "honoured"})
         assert ended.headers["location"] == "/pro/tele"
-        assert (await patient.get("/tele/status")).json()["next"] == "/tele/ended"
+        assert (await patient.get("/tele/call", follow_redirects=False)).headers["location"] == "/tele/ended"
 
 
 async def test_codes_are_checked_and_attempts_limited_per_address(
@@ -119,9 +120,9 @@ async def test_a_foreign_practitioner_sees_nothing(
         await login(pro, email)
         await login(other, other_email)
         await open_by_page(pro, profile_id)
-        rows = await pro.get("/pro/tele/rows")
+        rows = await pro.get("/pro/tele")
         consultation_id = re.search(r'data-consultation="([0-9a-f-]+)"', rows.text).group(1)  # type: ignore[union-attr]
-        assert "Chloé" not in (await other.get("/pro/tele/rows")).text
+        assert "Chloé" not in (await other.get("/pro/tele")).text
         assert (await post_form(other, f"/pro/tele/{consultation_id}/admit")).status_code == 404
         assert (await post_form(other, f"/pro/tele/{consultation_id}/media-token")).status_code == 404
         opened = await post_form(other, "/pro/tele/open", {"profile_id": str(profile_id)})
