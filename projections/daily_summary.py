@@ -6,7 +6,7 @@ day's appointments when it sends. Rows are written from events alone, so a
 rebuild writes the same ones:
 
 - a booking or a move onto day D of a practitioner who opted in writes D's row;
-- opting in (or changing the hour) writes a row for every day that has a booked
+- opting in (or changing the hour) writes a row for every day that has or had an
   appointment, and moves the hour of the rows not yet sent.
 
 A day without any appointment gets no row, hence no e-mail: the summary is
@@ -42,15 +42,16 @@ ONE_DAY = (
     " AND (d.day + make_time(s.hour, 0, 0)) AT TIME ZONE p.timezone >= %(at)s"
     " ON CONFLICT (key) DO NOTHING"
 )
-# The same for every day with a booked appointment; opting in again after a row was
+# The same for every day that has or had an appointment (a day emptied by cancellations
+# may be booked again: its row must have the new hour); opting in again after a row was
 # skipped because the summary was off brings that row back.
 EVERY_BOOKED_DAY = (
     "INSERT INTO {notification_due} (key, kind, channel, practitioner_id, day, due_at)"
     " SELECT 'daily_summary:email:' || s.practitioner_id || ':' || to_char(d.day, 'YYYY-MM-DD'),"
     " 'daily_summary', 'email', s.practitioner_id, d.day, (d.day + make_time(s.hour, 0, 0)) AT TIME ZONE p.timezone"
     " FROM {notify_daily_summaries} s JOIN {notify_practitioners} p ON p.id = s.practitioner_id"
-    " CROSS JOIN (SELECT DISTINCT day FROM {notify_appointments} WHERE practitioner_id = %(practitioner)s"
-    " AND status = 'booked') d WHERE s.practitioner_id = %(practitioner)s AND s.enabled"
+    " CROSS JOIN (SELECT DISTINCT day FROM {notify_appointments} WHERE practitioner_id = %(practitioner)s) d"
+    " WHERE s.practitioner_id = %(practitioner)s AND s.enabled"
     " AND (d.day + make_time(s.hour, 0, 0)) AT TIME ZONE p.timezone >= %(at)s"
     " ON CONFLICT (key) DO UPDATE SET due_at = EXCLUDED.due_at, claimed_at = NULL, done_at = NULL,"
     " outcome = NULL WHERE {notification_due}.done_at IS NULL OR {notification_due}.outcome = %(off)s"

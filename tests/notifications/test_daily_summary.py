@@ -204,3 +204,20 @@ def test_nothing_is_sent_for_an_empty_day_nor_once_the_day_is_over(services, set
     )
     assert d.deliver(later.key) == "skipped: day over"
     assert mail_to(smtp, day.email) == mail_to(smtp, later.email) == []
+
+
+def test_a_new_hour_reaches_a_day_emptied_then_booked_again(services, settings, now) -> None:
+    day = book_a_day(services, now)
+    for first in ("Alice", "Chloé"):
+        services.app.cancel(day.staff, day.booked[first], "practice closed", now)
+    choose_daily_summary(services.app, day.staff, day.practitioner_id, True, 18)
+    slot = list(
+        services.app.get_practitioner(day.practitioner_id).rules.slots_on(day.day, "consult", "practice")
+    )[2]
+    actor, profile_id, _ = make_patient(services.app, now, "Denis", "Moreau")
+    outcome = services.app.book(
+        actor, day.practitioner_id, "consult", "practice", slot.starts_at, profile_id, now
+    )
+    assert services.wait_for(outcome.position, ("notifications",))
+    [row] = due_rows(settings.database_url, key=day.key)
+    assert row["due_at"] == datetime.combine(day.day, time(18), PARIS)
