@@ -27,7 +27,7 @@ from litestar import Litestar, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from .config import MediaConfig
-from .ports import check_udp_ports
+from .ports import PortRangeError, check_udp_ports
 from .replay import used_tokens
 from .rooms import Peer, Room
 from .tokens import TokenRefused, TokenVerifier
@@ -199,7 +199,10 @@ def media_handlers(service: MediaService, health_paths: list[str]) -> list[Any]:
 
 def create_media_app(config: MediaConfig, clock: Callable[[], float] = time.time) -> Litestar:
     """The standalone service (`consulta media`); refuses to start outside the UDP range it must use."""
-    check_udp_ports(config.udp_ports)
+    try:
+        check_udp_ports(config.udp_ports)
+    except PortRangeError as error:
+        raise SystemExit(f"consulta media: {error}") from None
     service = MediaService(config, clock)
     handlers = media_handlers(service, ["/media/healthz", "/healthz"])
     app = Litestar(route_handlers=handlers, on_shutdown=[service.shutdown])
