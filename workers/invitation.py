@@ -5,9 +5,9 @@ The link token and the access code come out of the sealed blob that
 the worker's key (`CONSULTA_SECRET_KEY`, the web's). Skipped ("expired"), and
 the read model's sealed copy erased, once the consultation has ended or the
 code's validity (the consultation's end) has passed. An SMS due in the quiet
-hours is postponed by `deliver` like any other, unless the consultation starts
-before they end: then it is skipped (the e-mail and the code on the
-practitioner's page remain). A blob this worker cannot open is a permanent
+hours (in the patient's zone if chosen, else the practice's) is postponed by
+`deliver` like any other, unless the consultation starts before they end: then
+it is skipped (the e-mail and the code on the practitioner's page remain). A blob this worker cannot open is a permanent
 failure of the send (a dead letter, listed by `consulta notifications failed`),
 never a crash loop: `Unopenable` raises the channel's permanent error when
 `deliver` reads the text to send.
@@ -33,7 +33,7 @@ _CONSULTATION = (
     "SELECT c.id, c.status, c.starts_at, c.ends_at, c.invited_version, c.sealed,"
     " p.name AS practice, p.address, p.timezone, f.first_name, f.last_name, f.phone, acc.email,"
     " coalesce(pref.language, acc.language, 'fr') AS language, coalesce(pref.email, true) AS email_on,"
-    " coalesce(pref.sms, true) AS sms_on"
+    " coalesce(pref.sms, true) AS sms_on, coalesce(pref.timezone, p.timezone) AS quiet_zone"
     " FROM {s}.notify_consultations c JOIN {s}.notify_practitioners p ON p.id = c.practitioner_id"
     " LEFT JOIN {s}.notify_profiles f ON f.id = c.profile_id"
     " LEFT JOIN {s}.notify_accounts acc ON acc.id = f.manager_id"
@@ -86,14 +86,14 @@ def compose_invitation(
     if channel == "sms":
         if deliverer.sms is None:
             return "no SMS gateway", None
-        quiet_end = quiet_until(now, c["timezone"])
+        quiet_end = quiet_until(now, c["quiet_zone"])
         if quiet_end is not None and c["starts_at"] <= quiet_end:
             return "quiet hours until after the start", None
     cur.execute(deliverer.q(_ERASE), (None, now))  # the others whose validity has passed
     try:
         code, token = open_sealed(worker_secret(), c["id"], c["sealed"])
     except SealError as error:
-        return "", (address, Unopenable(str(error)), c["timezone"], channel, [])
+        return "", (address, Unopenable(str(error)), c["quiet_zone"], channel, [])
     a = {
         "practice": c["practice"],
         "address": c["address"],
@@ -109,4 +109,5 @@ def compose_invitation(
         "link": f"{deliverer.base_url}/tele/invite/{token}" if channel == "email" else "",
         "join_url": f"{deliverer.base_url}/join",
     }
-    return "", (address, render("tele_invitation", c["language"], context), c["timezone"], channel, [a])
+    rendered = render("tele_invitation", c["language"], context)
+    return "", (address, rendered, c["quiet_zone"], channel, [a])  # quiet hours: the patient's zone if chosen
