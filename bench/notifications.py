@@ -42,6 +42,7 @@ from common import (
     slot_plan,
     utcnow,
 )
+from inboxes import make_inbox
 
 from consulta.aggregates.appointment import Appointment
 from consulta.application import Consulta
@@ -53,43 +54,6 @@ from consulta.workers.process import start_worker, utc_now
 from consulta.workers.scheduler import Scheduler
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-class Inbox:
-    """A real SMTP server in another process (bench/smtp_sink.py); notes each message's arrival by Message-ID."""
-
-    def __init__(self) -> None:
-        import socket
-        import subprocess
-        import sys
-        from pathlib import Path
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.arrived: dict[str, float] = {}
-        self.lock = threading.Lock()
-        sink = Path(__file__).with_name("smtp_sink.py")
-        self.process = subprocess.Popen(
-            [sys.executable, str(sink), str(self.port)], stdout=subprocess.PIPE, text=True
-        )
-        assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            message_id, _, at = line.strip().rpartition(" ")
-            with self.lock:
-                self.arrived[message_id] = float(at)
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.arrived)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait()
 
 
 def wait_for(predicate: Any, timeout: float) -> None:
@@ -132,7 +96,8 @@ def end_to_end(url: str, bookings: int, namespace: str) -> tuple[float, float, f
     for i, (practitioner_id, starts_at) in enumerate(plan):
         actor, profile_id = patients[i % len(patients)]
         app.book(actor, practitioner_id, "bench", "practice", starts_at, profile_id, now)
-    inbox = Inbox()
+    inbox = make_inbox(args.smtp_server)
+    print(f"SMTP server: {inbox.name}", flush=True)
     sender = settings.with_(
         environment="production", smtp_host="127.0.0.1", smtp_port=inbox.port, smtp_starttls=False
     )
@@ -142,7 +107,9 @@ def end_to_end(url: str, bookings: int, namespace: str) -> tuple[float, float, f
     worker = start_worker(broker, sender, threads=8)
     stop = threading.Event()
     runner = ProjectionRunner(app, Notifications(settings.read_schema), url)
-    scheduler = Scheduler(url, settings.read_schema, actors.deliver.send, utc_now)
+    scheduler = Scheduler(
+        url, settings.read_schema, actors.deliver.send, utc_now, enqueue_many=actors.deliver_many.send
+    )
     threads: list[threading.Thread] = []
     try:
         started = time.perf_counter()
@@ -173,7 +140,7 @@ def end_to_end(url: str, bookings: int, namespace: str) -> tuple[float, float, f
     return rate, baseline, lateness
 
 
-def reminder_lateness(url: str, inbox: Inbox, count: int) -> Any:
+def reminder_lateness(url: str, inbox: Any, count: int) -> Any:
     """Make `count` reminder rows due over ten seconds from now; measure arrival - due."""
     from consulta.workers.email import message_id_for
 
@@ -282,5 +249,11 @@ if __name__ == "__main__":
     parser.add_argument("--bookings", type=int, default=400)
     parser.add_argument("--appointments", type=int, default=100_000)
     parser.add_argument("--reminders", type=int, default=500)
+    parser.add_argument(
+        "--smtp-server",
+        choices=("auto", "postfix", "aiosmtpd"),
+        default="auto",
+        help="the SMTP server in the bench: Postfix's smtp-sink where installed (auto), or aiosmtpd",
+    )
     args = parser.parse_args()
     main()

@@ -23,9 +23,21 @@ def deliver(key: str) -> None:
     log.info("notification %s: %s", key.partition(":")[0], outcome)  # outcomes name no person
 
 
+@dramatiq.actor(queue_name=QUEUE, max_retries=10, min_backoff=1_000, max_backoff=300_000)
+def deliver_many(keys: list[str]) -> None:
+    """Send several notifications (the scheduler groups the keys it claimed together).
+
+    A redelivered or retried batch resends nothing: each key already done is skipped."""
+    outcomes = runtime.deliverer().deliver_many(keys)
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome] = counts.get(outcome, 0) + 1
+    log.info("notifications: %s", ", ".join(f"{n} {o}" for o, n in sorted(counts.items())))
+
+
 @dramatiq.actor(queue_name=QUEUE + "_noop")
 def noop(key: str) -> None:
     """Does nothing: the benchmarks' baseline for dramatiq's own cost."""
 
 
-ACTORS = (deliver, noop)
+ACTORS = (deliver, deliver_many, noop)

@@ -26,6 +26,7 @@ from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any, Protocol
 
@@ -209,16 +210,46 @@ class SmtpSender:
 
     @staticmethod
     def _transact(smtp: smtplib.SMTP, envelope_from: str, rcpt: str, message: Message) -> str:
-        for code, reply in (smtp.mail(envelope_from), smtp.rcpt(rcpt)):
-            if code >= 400:
-                smtp.rset()
-                raise smtplib.SMTPResponseException(code, reply)
         # CRLF line ends: SMTP servers read lines up to CRLF (bare LF makes one over-long line).
-        code, reply = smtp.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+        content = message.as_bytes(policy=CRLF)
+        if smtp.has_extn("pipelining"):
+            code, reply = _pipelined(smtp, envelope_from, rcpt, content)
+        else:
+            for code, reply in (smtp.mail(envelope_from), smtp.rcpt(rcpt)):
+                if code >= 400:
+                    smtp.rset()
+                    raise smtplib.SMTPResponseException(code, reply)
+            code, reply = smtp.data(content)
         if code >= 400:
             raise smtplib.SMTPResponseException(code, reply)
         found = QUEUED_AS.search(reply or b"")
         return found.group(1).decode() if found else str(message["Message-ID"])
+
+
+CRLF = compat32.clone(linesep="\r\n")
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def _pipelined(smtp: smtplib.SMTP, envelope_from: str, rcpt: str, content: bytes) -> tuple[int, bytes]:
+    """MAIL, RCPT and DATA in one write, their three replies read after (RFC 2920): two round trips, not four."""
+    smtp.send(
+        f"MAIL FROM:{smtplib.quoteaddr(envelope_from)}\r\nRCPT TO:{smtplib.quoteaddr(rcpt)}\r\nDATA\r\n"
+    )
+    replies = [smtp.getreply() for _ in range(3)]
+    for code, reply in replies[:2]:
+        if code >= 400:
+            if replies[2][0] == 354:  # a server that accepted DATA anyway waits for a message: end it empty
+                smtp.send(b".\r\n")
+                smtp.getreply()
+            smtp.rset()
+            raise smtplib.SMTPResponseException(code, reply)
+    code, reply = replies[2]
+    if code != 354:
+        smtp.rset()
+        raise smtplib.SMTPDataError(code, reply)
+    body = _LEADING_DOT.sub(b"..", content)  # dot-stuffing (RFC 5321 4.5.2); content ends with CRLF
+    smtp.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
+    return smtp.getreply()
 
 
 DEV_INBOX = "dev_inbox"

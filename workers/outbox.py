@@ -18,7 +18,7 @@ Both live in PostgreSQL, so losing Redis loses neither.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,7 +84,23 @@ class Deliverer:
 
     def deliver(self, key: str) -> str:
         """Send the notification `key` unless already done; returns what happened (no personal data)."""
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        return self.deliver_many([key])[0]
+
+    def deliver_many(self, keys: Sequence[str]) -> list[str]:
+        """Send several notifications on one database connection, one transaction each.
+
+        Each key is locked, sent and recorded in its own transaction, so a crash
+        leaves every earlier key of the batch recorded as sent. Once a channel
+        fails for a temporary reason (the server is down), the batch's other
+        messages on that channel are put back with the same backoff, untried.
+        """
+        down: dict[str, str] = {}
+        with self.pool.connection() as conn:
+            return [self._deliver_on(conn, key, down) for key in keys]
+
+    def _deliver_on(self, conn: psycopg.Connection[Any], key: str, down: dict[str, str]) -> str:
+        # Pipeline mode: BEGIN travels with the locking read, the record with COMMIT.
+        with conn.pipeline(), conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 self.q(
                     "SELECT d.*, EXISTS (SELECT 1 FROM {s}.notification_sent t WHERE t.key = d.key) AS sent_before"
@@ -114,6 +130,8 @@ class Deliverer:
                         (later, key),
                     )
                     return "postponed: quiet hours"
+            if channel in down:
+                return self._retry_later(cur, due, down[channel], now)
             try:
                 if channel == "sms":
                     assert self.sms is not None
@@ -123,6 +141,7 @@ class Deliverer:
                         address, rendered.subject, rendered.text, None, key, self._calendar(due, items, now)
                     )
             except TEMPORARY as error:
+                down[channel] = str(error)
                 return self._retry_later(cur, due, str(error), now)
             except PERMANENT as error:
                 return self._fail(cur, key, str(error))

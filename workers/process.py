@@ -68,7 +68,12 @@ def run_scheduler(
         raise RuntimeError("REDIS_URL must be set for `consulta scheduler`")
     actors = configure(make_broker(settings.redis_url, **broker_options))
     scheduler = Scheduler(
-        settings.database_url, settings.read_schema, actors.deliver.send, utc_now, reclaim_after=reclaim_after
+        settings.database_url,
+        settings.read_schema,
+        actors.deliver.send,
+        utc_now,
+        reclaim_after=reclaim_after,
+        enqueue_many=actors.deliver_many.send,
     )
     log.info("scheduler claiming due notifications")
     thread = threading.Thread(target=scheduler.run, args=(stop,), name="notification-scheduler", daemon=True)
@@ -93,7 +98,13 @@ class InProcess:
         actors = configure(broker)
         worker = start_worker(broker, settings, threads)
         stop = threading.Event()
-        scheduler = Scheduler(settings.database_url, settings.read_schema, actors.deliver.send, utc_now)
+        scheduler = Scheduler(
+            settings.database_url,
+            settings.read_schema,
+            actors.deliver.send,
+            utc_now,
+            enqueue_many=actors.deliver_many.send,
+        )
         thread = threading.Thread(
             target=scheduler.run, args=(stop,), name="notification-scheduler", daemon=True
         )

@@ -7,6 +7,10 @@ enqueued once it has committed. A row claimed but not done after
 scheduler dying between commit and enqueue, Redis flushed or restarted) goes
 out anyway. Duplicates are
 harmless: the actor does nothing for a row already done.
+
+With `enqueue_many`, the keys of one claim travel in messages of up to
+`per_message` keys (`deliver_many`): the broker's cost and the database
+connection are shared by a batch, while each key keeps its own transaction.
 """
 
 from __future__ import annotations
@@ -41,9 +45,13 @@ class Scheduler:
         *,
         reclaim_after: timedelta = timedelta(minutes=5),
         batch: int = 500,
+        enqueue_many: Callable[[list[str]], Any] | None = None,
+        per_message: int = 20,
+        spread: int = 8,
     ) -> None:
         self.database_url, self.enqueue, self.clock = database_url, enqueue, clock
         self.reclaim_after, self.batch = reclaim_after, batch
+        self.enqueue_many, self.per_message, self.spread = enqueue_many, per_message, spread
         self.claim_sql = sql.SQL(_CLAIM).format(
             due=sql.SQL("{}.notification_due").format(sql.Identifier(schema))
         )
@@ -58,8 +66,14 @@ class Scheduler:
             cur.execute(self.claim_sql, {"now": now, "stale": now - self.reclaim_after, "batch": self.batch})
             keys = [row[0] for row in cur.fetchall()]
         # After the commit: a worker that got the key before it would find the row still locked by the claim.
-        for key in keys:
-            self.enqueue(key)
+        if self.enqueue_many is None or len(keys) == 1:
+            for key in keys:
+                self.enqueue(key)
+        else:
+            # At least `spread` messages (one per worker thread), none over `per_message` keys.
+            count = max(-(-len(keys) // self.per_message), min(len(keys), self.spread))
+            for first in range(count):
+                self.enqueue_many(keys[first::count])
         return len(keys)
 
     def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:

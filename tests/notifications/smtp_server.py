@@ -77,6 +77,8 @@ class Handler:
 
     hold_ehlo: threading.Event | None = None  # when given: EHLO waits until it is set
     ehlo_seen: int = 0
+    pipelining: bool = False  # advertise PIPELINING (RFC 2920) in the EHLO reply
+    rcpt_reply: str | None = None  # e.g. "550 5.1.1 No such mailbox": refuse recipients with it
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -87,7 +89,17 @@ class Handler:
         self.ehlo_seen += 1
         while self.hold_ehlo is not None and not self.hold_ehlo.is_set():
             await asyncio.sleep(0.05)
+        if self.pipelining:
+            responses = [*responses[:-1], "250-PIPELINING", responses[-1]]
         return responses
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.reply:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -137,5 +138,62 @@ def test_a_long_message_goes_with_crlf_line_ends_and_arrives_whole() -> None:
         )
         [received] = server.messages
         assert received.message.get_content().replace("\r\n", "\n").strip() == text
+    finally:
+        server.stop()
+
+
+class CountingSocket:
+    """Wraps the client's socket to count its writes (one per round trip the client starts)."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock, self.writes = sock, 0
+
+    def sendall(self, data: bytes) -> None:
+        self.writes += 1
+        self.sock.sendall(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sock, name)
+
+
+def test_with_pipelining_a_message_takes_two_writes_and_arrives_whole() -> None:
+    server = SmtpServer().start()
+    server.handler.pipelining = True
+    try:
+        sender = SmtpSender("127.0.0.1", server.port, sender="x@example.org", starttls=False)
+        text = "Bonjour,\n.\n.. deux points\nfin"  # lines that start with a dot must be stuffed and unstuffed
+        sender.send("a@example.org", "Rappel", text, None, "warm-up")
+        connection = sender._connection()
+        assert connection.has_extn("pipelining")
+        counting = CountingSocket(connection.sock)
+        connection.sock = counting  # type: ignore[assignment]
+        provider_id = sender.send("b@example.org", "Rappel", text, None, "pipelined")
+        assert counting.writes == 2  # MAIL+RCPT+DATA together, then the message (four without PIPELINING)
+        _first, second = server.messages
+        assert second.recipients == ["b@example.org"] and provider_id == second.queue_id
+        assert second.message.get_content().replace("\r\n", "\n").rstrip("\n") == text
+    finally:
+        server.stop()
+
+
+def test_with_pipelining_refusals_keep_their_meaning_and_the_connection_stays_usable() -> None:
+    server = SmtpServer().start()
+    server.handler.pipelining = True
+    try:
+        sender = SmtpSender("127.0.0.1", server.port, sender="x@example.org", starttls=False)
+        server.handler.rcpt_reply = "550 5.1.1 No such mailbox"
+        with pytest.raises(PermanentEmailError, match="550"):
+            sender.send("nobody@example.org", "s", "t", None, "k1")
+        server.handler.rcpt_reply = "450 4.2.0 Mailbox busy"
+        with pytest.raises(TemporaryEmailError, match="450"):
+            sender.send("busy@example.org", "s", "t", None, "k2")
+        server.handler.rcpt_reply = None
+        server.handler.reply = "451 4.3.0 Try again later"
+        with pytest.raises(TemporaryEmailError, match="451"):
+            sender.send("a@example.org", "s", "t", None, "k3")
+        server.handler.reply = None
+        sender.send("a@example.org", "s", "t", None, "k4")
+        [received] = server.messages
+        assert received.recipients == ["a@example.org"]
     finally:
         server.stop()

@@ -1,0 +1,107 @@
+"""Several keys per actor message: the scheduler's grouping, and a batch that fails half-way."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from consulta.workers.email import message_id_for
+from consulta.workers.scheduler import Scheduler
+from tests.notifications.helpers import Clock, book_ahead, deliverer
+from tests.notifications.smtp_server import SmtpServer
+
+SENDER = "rdv@cabinet.example"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def add_due_rows(database_url: str, prefix: str, count: int, now: Any) -> list[str]:
+    keys = [f"{prefix}:email:{i}" for i in range(count)]
+    with psycopg.connect(database_url) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO read.notification_due (key, kind, channel, due_at) VALUES (%s, 'bench', 'email', %s)",
+            [(k, now - timedelta(minutes=1)) for k in keys],
+        )
+    return keys
+
+
+@pytest.mark.parametrize(("count", "messages"), [(1, 1), (5, 5), (45, 8), (200, 10)])
+def test_the_scheduler_spreads_a_claim_over_messages_of_at_most_twenty_keys(settings, now, count, messages):
+    prefix = f"batch-{count}-{now.timestamp()}"
+    keys = add_due_rows(settings.database_url, prefix, count, now)
+    singles: list[str] = []
+    groups: list[list[str]] = []
+    scheduler = Scheduler(
+        settings.database_url, "read", singles.append, Clock(now), enqueue_many=groups.append, batch=500
+    )
+    try:
+        while scheduler.claim_once():
+            pass
+    finally:
+        scheduler.close()
+    mine = [[k for k in g if k.startswith(prefix)] for g in [*groups, *[[s] for s in singles]]]
+    mine = [g for g in mine if g]
+    assert len(mine) == messages
+    assert all(len(g) <= 20 for g in mine)
+    assert Counter(k for g in mine for k in g) == Counter(keys)  # every key once
+
+
+class FailingOnce:
+    """An e-mail sender whose n-th message fails like a crash (not an SMTP error)."""
+
+    def __init__(self, real: Any, fail_at: int) -> None:
+        self.real, self.fail_at, self.calls = real, fail_at, 0
+
+    def send(self, *args: Any, **kwargs: Any) -> str:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("the worker died here")
+        return str(self.real.send(*args, **kwargs))
+
+
+def test_a_batch_that_breaks_half_way_keeps_what_it_sent_and_sends_the_rest_once(
+    services, settings, now, smtp
+):
+    bookings = [book_ahead(services, now, 10, index=i) for i in range(3)]
+    keys = [f"confirmation:email:{b.id}" for b in bookings]
+    d = deliverer(settings.database_url, smtp.port, Clock(now + timedelta(seconds=5)))
+    d.email = FailingOnce(d.email, fail_at=2)
+    with pytest.raises(RuntimeError):
+        d.deliver_many(keys)
+    assert len(smtp.messages) == 1  # the first went out and was recorded before the break
+    assert d.deliver_many(keys) == ["already done", "sent", "sent"]  # the message comes back: the rest, once
+    assert d.deliver_many(keys) == ["already done"] * 3
+    ids = Counter(m.message["Message-ID"] for m in smtp.messages)
+    assert ids == Counter({message_id_for(k, "Cabinet <rdv@cabinet.example>"): 1 for k in keys})
+
+
+def test_a_server_down_puts_the_rest_of_the_batch_back_untried(services, settings, now, smtp):
+    bookings = [book_ahead(services, now, 10, index=i) for i in range(3)]
+    keys = [f"confirmation:email:{b.id}" for b in bookings]
+    d = deliverer(settings.database_url, smtp.port, Clock(now + timedelta(seconds=5)))
+    d.email = counting = FailingOnce(d.email, fail_at=0)  # never fails itself: counts the tries
+    smtp.handler.reply = "451 4.3.0 Try again later"
+    outcomes = d.deliver_many(keys)
+    assert outcomes == ["retry later: SMTP server answered 451 4.3.0 Try again later"] * 3
+    assert counting.calls == 1  # the first met the deferral; the other two waited their turn untried
+    with psycopg.connect(settings.database_url) as conn:
+        rows = conn.execute(
+            "SELECT attempts, due_at > %s AS later, claimed_at FROM read.notification_due WHERE key = ANY(%s)",
+            (now, keys),
+        ).fetchall()
+    assert rows == [(1, True, None)] * 3
+    smtp.handler.reply = None
+    later = Clock(now + timedelta(minutes=5))
+    d.clock = later
+    assert d.deliver_many(keys) == ["sent"] * 3
+    assert len(smtp.messages) == 3
