@@ -66,7 +66,6 @@ def _page(
         summary=summary,
         error=error,
         done=done,
-        summary_ready=hasattr(notifications, "choose_daily_summary"),
     )
 
 
@@ -107,16 +106,11 @@ def save_summary(request: AnyRequest, data: Annotated[SummaryForm, Form]) -> Tem
     practitioner_id = parse_uuid(data.practitioner_id, "practitioner")
     enabled = data.enabled == "on"
     hour = int(data.hour) if data.hour.strip().isdigit() and len(data.hour.strip()) <= 2 else -1
-    message = translate(request, "Choose an hour from 00:00 to 23:00.")
-    if not 0 <= hour <= 23:
-        return _page(request, "*", 422, message, summary={"enabled": enabled, "hour": 7})
-    choose = getattr(notifications, "choose_daily_summary", None)  # lands with the summary's own issue
-    if choose is None:
-        return _page(request, "*", 503, translate(request, "The daily summary is not available yet."))
-    try:
-        position = choose(services.app, actor, practitioner_id, enabled, hour)
+    try:  # the domain refuses an hour out of 0-23 (-1: not a number)
+        position = notifications.choose_daily_summary(services.app, actor, practitioner_id, enabled, hour)
     except InvalidInputError:
-        return _page(request, "*", 422, message, summary={"enabled": enabled, "hour": hour})
+        message = translate(request, "Choose an hour from 00:00 to 23:00.")
+        return _page(request, "*", 422, message, summary={"enabled": enabled, "hour": 7})
     services.wait_for(position)
     return see_other(f"{HERE}?done=summary")
 

@@ -11,13 +11,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from consulta import notifications
 from consulta.services import Services
 from consulta.settings import Settings
 from tests.notifications.settings_helpers import Logged, head, logged_in, post_form, read_rows
 
 POLICY = {"email": "on", "sms": "on", "channel_0": "sms", "days_0": "1"}
-NO_SUMMARY = not hasattr(notifications, "choose_daily_summary")
 NAMES = ("patient_a", "practitioner_x", "practitioner_y", "secretary_x")
 
 
@@ -63,9 +61,6 @@ async def test_another_practices_staff_cannot_change_its_policy(
     assert own.status_code == 200 and str(target.practitioner_id) not in own.text
 
 
-@pytest.mark.skipif(
-    NO_SUMMARY, reason="choose_daily_summary has not landed yet (the daily summary's own issue)"
-)
 async def test_another_practices_staff_cannot_change_its_daily_summary(
     logged: Logged, services: Services
 ) -> None:

@@ -7,14 +7,11 @@ from typing import Any
 
 import pytest
 
-from consulta import notifications
 from consulta.services import Services
 from consulta.settings import Settings
 from tests.notifications.settings_helpers import Logged, head, logged_in, post_form, read_rows
 
 POLICIES = "SELECT motif_id, policy FROM read.notify_policies WHERE practitioner_id = %s ORDER BY motif_id"
-NO_SUMMARY = not hasattr(notifications, "choose_daily_summary")
-SUMMARY_MISSING = "choose_daily_summary has not landed yet (the daily summary's own issue)"
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +118,6 @@ async def test_a_summary_hour_out_of_the_day_is_refused_and_records_nothing(
     assert head(services) == before
 
 
-@pytest.mark.skipif(NO_SUMMARY, reason=SUMMARY_MISSING)
 async def test_the_practitioner_turns_the_daily_summary_on_at_six(logged: Logged, services: Services) -> None:
     client, x = logged.clients["practitioner_x"], logged.world.practitioner_x
     before = head(services)
