@@ -1,4 +1,4 @@
-# One image for every Consulta process (web, projector, migrate, later workers and media).
+# One image for every Consulta process (web, projector, migrate, scheduler, worker, media); coturn uses its own.
 # Build: docker build -t consulta .   Secrets come from the environment at run time, never from here.
 FROM python:3.11-slim
 
@@ -22,5 +22,5 @@ RUN pip install . && rm -rf /app/build
 
 USER consulta
 WORKDIR /home/consulta
-EXPOSE 8000
+EXPOSE 8000 8443
 CMD ["consulta", "serve", "--host", "0.0.0.0", "--port", "8000"]
