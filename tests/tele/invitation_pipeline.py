@@ -109,7 +109,6 @@ class Pipeline:
     broker: Any
     only: str  # enqueue only keys containing this (the session's database holds other tests' rows)
     payloads: list[bytes] = field(default_factory=list)
-    outcomes: list[str] = field(default_factory=list)
 
     def run(self) -> None:
         """One scheduler pass, then wait until the worker has handled every message."""
@@ -121,7 +120,10 @@ class Pipeline:
 def pipeline(
     settings: Settings, deliverer: Deliverer, clock: Clock, only: str, copies: int = 1
 ) -> Iterator[Pipeline]:
-    """`copies`: each claimed key is enqueued that many times (at-least-once delivery)."""
+    """As `consulta scheduler` wires it (`deliver_many` for several keys, `deliver` for one).
+
+    `copies`: each message is enqueued that many times (at-least-once delivery).
+    """
     previous = dramatiq.get_broker()
     stub = make_broker(None)
     actors = configure(stub)
@@ -134,7 +136,14 @@ def pipeline(
         for _ in range(copies if only in key else 0):
             running.payloads.append(actors.deliver.send(key).encode())
 
-    scheduler = Scheduler(settings.database_url, "read", enqueue, clock, reclaim_after=timedelta(0))
+    def enqueue_many(keys: list[str]) -> None:
+        ours = [key for key in keys if only in key]
+        for _ in range(copies if ours else 0):
+            running.payloads.append(actors.deliver_many.send(ours).encode())
+
+    scheduler = Scheduler(
+        settings.database_url, "read", enqueue, clock, reclaim_after=timedelta(0), enqueue_many=enqueue_many
+    )
     running = Pipeline(scheduler, stub, only)
     try:
         yield running
