@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 from aioice import stun
+from aioice.ice import get_host_addresses
 from aiortc import RTCPeerConnection
 
 from consulta.media.config import MediaConfig
 from consulta.media.server import MediaService
+from consulta.media.tokens import issue_token
 from tests.ops.conftest import load_compose
 from tests.ops.turn_client import (
     Turn,
@@ -34,12 +36,15 @@ from tests.ops.turn_client import (
     turn_client,
     turnserver_or_skip,
 )
+from tests.tele.conftest import ORIGIN, serve_media
+from tests.tele.media_client import Participant
 
 pytestmark = pytest.mark.slow
 SECRET = "coturn-test-secret"
 REALM = "turn.consulta.test"
-DENIED = ("127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.1.2.3")
-PUBLIC = "198.51.100.7"
+DENIED = ("127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.1.2.3",
+          "192.0.2.2", "198.51.100.7")  # fmt: skip
+PUBLIC = "1.2.3.4"  # a permission only: nothing is sent there
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +189,57 @@ def test_the_media_service_in_relay_only_mode_offers_only_coturn_relay_candidate
         fields = line.split()
         assert fields[7] == "relay", line
         assert turn.relay_ports[0] <= int(fields[5]) <= turn.relay_ports[1], line
+
+
+def test_a_call_goes_through_coturn_when_the_media_service_relays_only(tmp_path: Path) -> None:
+    """Relay-only mode end to end: the service offers only coturn's relay candidates, and media flow.
+
+    This machine's addresses are all in ranges the configuration denies (private or documentation),
+    so this coturn allows exactly them (`--allowed-peer-ip`, command line only); everything else is
+    compose's command and deploy/turnserver.conf.
+    """
+    turnserver_or_skip()
+    own = [a for a in get_host_addresses(use_ipv4=True, use_ipv6=False) if not a.startswith("127.")]
+    if not own:
+        pytest.skip("no non-loopback IPv4 address on this machine")
+    compose = load_compose({"CONSULTA_SECRET_KEY": "x", "MEDIA_TURN_SECRET": SECRET, "TURN_REALM": REALM})
+    first, last = free_ports(21)
+    allow = [f"--allowed-peer-ip={address}" for address in own]
+    running = start_turn(
+        coturn_command(compose["services"]["coturn"]), first, (first + 1, last), tmp_path, *allow, host=own[0]
+    )
+    config = MediaConfig(
+        key=b"relay-test-key",
+        allowed_origins=(ORIGIN,),
+        turn_urls=(f"turn:{running.host}:{running.port}",),
+        turn_secret=SECRET,
+        relay_only=True,
+    )
+    media, server, thread = serve_media(config)
+
+    async def scenario() -> tuple[list[str], int, int]:
+        patient, doctor = Participant(media.url, ORIGIN), Participant(media.url, ORIGIN)
+        try:
+            await patient.join(issue_token(config.key, "room-relay", "p-1", "patient", time.time(), 30))
+            await doctor.join(issue_token(config.key, "room-relay", "d-1", "practitioner", time.time(), 30))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and min(patient.frames, doctor.frames) < 10:
+                await asyncio.sleep(0.2)
+            offered = [
+                line.split()[7]
+                for line in patient.pc.remoteDescription.sdp.splitlines()
+                if line.startswith("a=candidate:")
+            ]
+            return offered, patient.frames, doctor.frames
+        finally:
+            await patient.close()
+            await doctor.close()
+
+    try:
+        offered, patient_frames, doctor_frames = asyncio.run(scenario())
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        stop_turn(running)
+    assert offered and set(offered) == {"relay"}, offered
+    assert patient_frames >= 10 and doctor_frames >= 10, running.output()

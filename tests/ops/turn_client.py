@@ -89,18 +89,24 @@ def answers_stun(host: str, port: int) -> bool:
 
 
 def start_turn(
-    command: tuple[list[str], dict[str, str]], port: int, relay: tuple[int, int], workdir: Path
+    command: tuple[list[str], dict[str, str]],
+    port: int,
+    relay: tuple[int, int],
+    workdir: Path,
+    *extra: str,
+    host: str = "127.0.0.1",
 ) -> Turn:
-    """Run turnserver on loopback, `port` and `relay` instead of the file's ports (options override it)."""
+    """Run turnserver on `host`, `port` and `relay` instead of the file's ports (options override it)."""
     argv, env = command
     log = workdir / "turnserver.log"
     local = [
-        "--listening-ip=127.0.0.1",
+        f"--listening-ip={host}",
         f"--listening-port={port}",
         f"--min-port={relay[0]}",
         f"--max-port={relay[1]}",
         f"--pidfile={workdir / 'turnserver.pid'}",
         f"--userdb={workdir / 'turndb'}",
+        *extra,
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -111,7 +117,7 @@ def start_turn(
             cwd=workdir,
             start_new_session=True,
         )
-    turn = Turn("127.0.0.1", port, relay, process, log)
+    turn = Turn(host, port, relay, process, log)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and process.poll() is None:
         if answers_stun(turn.host, port):
