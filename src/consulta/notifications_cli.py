@@ -91,6 +91,7 @@ def register(main: click.Group, load_settings: Any) -> None:
                 _stop_on_signals(),
                 threads,
                 options,
+                heartbeat,
                 **_broker_options(namespace, heartbeat_timeout),
             )
         except RuntimeError as error:

@@ -67,6 +67,9 @@ class Fleet:
     def scheduler(self, reclaim_after: float = 3.0) -> subprocess.Popen[bytes]:
         return self.start("scheduler", "--reclaim-after", str(reclaim_after))
 
+    def scheduler_with(self, *args: str) -> subprocess.Popen[bytes]:
+        return self.start("scheduler", "--reclaim-after", "3.0", *args)
+
     def flush(self) -> int:
         client = redis.Redis.from_url(self.redis_url)
         keys = list(client.scan_iter(f"{self.namespace}*"))

@@ -146,3 +146,18 @@ def test_the_same_message_delivered_twice_sends_one_email(services, settings, re
     finally:
         smtp.stop()
         configure(make_broker(None))
+
+
+def test_worker_and_scheduler_touch_their_heartbeat_files(settings, redis_url, tmp_path):
+    """compose.yaml's health checks read these files."""
+    with fleet(settings, redis_url, free_port()) as f:
+        worker_alive, scheduler_alive = tmp_path / "worker.alive", tmp_path / "scheduler.alive"
+        f.worker("--heartbeat", str(worker_alive))
+        f.scheduler_with("--heartbeat", str(scheduler_alive))
+        wait_until(lambda: worker_alive.exists() and scheduler_alive.exists(), timeout=30, what="heartbeats")
+        first = worker_alive.stat().st_mtime, scheduler_alive.stat().st_mtime
+        wait_until(
+            lambda: worker_alive.stat().st_mtime > first[0] and scheduler_alive.stat().st_mtime > first[1],
+            timeout=15,
+            what="heartbeats touched again",
+        )
