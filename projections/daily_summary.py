@@ -56,15 +56,42 @@ EVERY_BOOKED_DAY = (
     " ON CONFLICT (key) DO UPDATE SET due_at = EXCLUDED.due_at, claimed_at = NULL, done_at = NULL,"
     " outcome = NULL WHERE {notification_due}.done_at IS NULL OR {notification_due}.outcome = %(off)s"
 )
+OPTED_IN = "SELECT 1 FROM {notify_daily_summaries} WHERE practitioner_id = %s AND enabled"
 CHOSEN = (
     "INSERT INTO {notify_daily_summaries} (practitioner_id, enabled, hour) VALUES (%s, %s, %s)"
     " ON CONFLICT (practitioner_id) DO UPDATE SET enabled = EXCLUDED.enabled, hour = EXCLUDED.hour"
 )
 
 
+class OptIns:
+    """Who opted in, read once per batch and practitioner, so a batch of bookings costs few reads.
+
+    Valid for one cursor only: the runner opens one per batch, inside the
+    transaction that holds the projection's position lock, so no other runner
+    changes the choices meanwhile; a rolled-back batch takes its cursor along.
+    """
+
+    def __init__(self) -> None:
+        self.cursor: Any = None
+        self.known: dict[Any, bool] = {}
+
+    def wanted(self, projection: Any, cur: psycopg.Cursor[Any], practitioner_id: Any) -> bool:
+        if cur is not self.cursor:
+            self.cursor, self.known = cur, {}
+        found = self.known.get(practitioner_id)
+        if found is None:
+            projection.execute(cur, OPTED_IN, (practitioner_id,))
+            found = self.known[practitioner_id] = cur.fetchone() is not None
+        return found
+
+    def forget(self, practitioner_id: Any) -> None:
+        self.known.pop(practitioner_id, None)
+
+
 def write_day(projection: Any, cur: psycopg.Cursor[Any], practitioner_id: Any, day: Any, at: Any) -> None:
     """An appointment now falls on `day`: its summary row, when the practitioner wants one."""
-    projection.execute(cur, ONE_DAY, {"practitioner": practitioner_id, "day": day, "at": at})
+    if projection.summaries.wanted(projection, cur, practitioner_id):
+        projection.execute(cur, ONE_DAY, {"practitioner": practitioner_id, "day": day, "at": at})
 
 
 def chosen(projection: Any, cur: psycopg.Cursor[Any], event: Any) -> None:

@@ -224,6 +224,7 @@ class Notifications(Projection):
     @process.register
     def _(self, event: NotificationPolicy.DailySummaryChosen, cur: psycopg.Cursor[Any]) -> None:
         daily_summary.chosen(self, cur, event)
+        self.summaries.forget(event.practitioner_id)
         cur.execute(_WAKE_SCHEDULER)
 
     # -- what and when: appointments and their due rows ---------------------
@@ -233,6 +234,7 @@ class Notifications(Projection):
         # practitioner -> (zone, {motif or "*": policy}); this projection is the only writer of both
         # tables and sees every change in order, so the copy stays right; a miss reads the tables.
         self._contexts: dict[Any, tuple[str, dict[str, Any]]] = {}
+        self.summaries = daily_summary.OptIns()  # who opted in to the daily summary, per batch
 
     def _context(
         self, cur: psycopg.Cursor[Any], practitioner_id: Any, motif_id: str
