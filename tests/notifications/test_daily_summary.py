@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -221,3 +222,12 @@ def test_a_new_hour_reaches_a_day_emptied_then_booked_again(services, settings, 
     assert services.wait_for(outcome.position, ("notifications",))
     [row] = due_rows(settings.database_url, key=day.key)
     assert row["due_at"] == datetime.combine(day.day, time(18), PARIS)
+
+
+def test_three_copies_delivered_at_once_send_one_e_mail(services, settings, now, smtp) -> None:
+    day = book_a_day(services, now)
+    d = deliverer(settings.database_url, smtp.port, Clock(datetime.combine(day.day, time(7), PARIS)))
+    with ThreadPoolExecutor(3) as pool:
+        outcomes = list(pool.map(d.deliver, [day.key] * 3))
+    assert outcomes.count("sent") == 1, outcomes
+    assert len(mail_to(smtp, day.email)) == 1
