@@ -243,3 +243,34 @@ def test_a_call_goes_through_coturn_when_the_media_service_relays_only(tmp_path:
         stop_turn(running)
     assert offered and set(offered) == {"relay"}, offered
     assert patient_frames >= 10 and doctor_frames >= 10, running.output()
+
+
+def test_a_relay_outlives_its_credentials_but_no_new_allocation_does(tmp_path: Path) -> None:
+    """Credentials are checked when a browser allocates: a call longer than their hour keeps its relay.
+
+    The nonce is made stale after 2 s here (600 s in the file) so that the refresh must authenticate again.
+    """
+    turnserver_or_skip()
+    compose = load_compose({"CONSULTA_SECRET_KEY": "x", "MEDIA_TURN_SECRET": SECRET, "TURN_REALM": REALM})
+    first, last = free_ports(6)
+    command = coturn_command(compose["services"]["coturn"])
+    running = start_turn(command, first, (first + 1, last), tmp_path, "--stale-nonce=2")
+    credentials = consulta_credentials(running, now=time.time() - 3600 + 2)  # they expire in 2 s
+
+    async def scenario() -> tuple[object, object, int]:
+        client = await turn_client(running, *credentials)
+        await client.connect()
+        nonce = client.nonce
+        await asyncio.sleep(4.5)
+        refresh = stun.Message(message_method=stun.Method.REFRESH, message_class=stun.Class.REQUEST)
+        refresh.attributes["LIFETIME"] = 600
+        refreshed, _ = await client.request_with_retry(refresh)
+        assert client.nonce != nonce  # 438 Stale Nonce, then the expired credentials again: accepted
+        await create_permission(client, PUBLIC)
+        await client.delete()
+        return refreshed.attributes["LIFETIME"], "permitted", await refusal(running, *credentials)
+
+    try:
+        assert asyncio.run(scenario()) == (600, "permitted", 401)
+    finally:
+        stop_turn(running)
