@@ -180,10 +180,14 @@ async def waiting_page(request: AnyRequest) -> Template | Redirect:
     return page("tele_waiting.html.j2", consultation=consultation)
 
 
-@get("/tele/selftest", sync_to_thread=False, name="tele_selftest")
-def selftest_page(request: AnyRequest) -> Template:
-    tele_of(request)
-    return page("tele_selftest.html.j2")
+@get("/tele/selftest", name="tele_selftest")
+async def selftest_page(request: AnyRequest) -> Template:
+    """From the waiting room, the patient stays present (and moves to the call if admitted meanwhile)."""
+    consultation = await to_thread.run_sync(tele_of, request)
+    live = next_step(consultation) == "/tele/waiting"
+    if live:
+        await heartbeat(request, consultation.id)
+    return page("tele_selftest.html.j2", live=live)
 
 
 @get("/tele/call", name="tele_call")

@@ -33,7 +33,8 @@
     follow(waiting.getAttribute("data-status-events"), {
       status: function (data) {
         var state = JSON.parse(data);
-        if (state.next && state.next !== location.pathname) { location.assign(state.next); }
+        var stay = waiting.getAttribute("data-status-stay");  // the self-test stays while the patient waits
+        if (state.next && state.next !== location.pathname && state.next !== stay) { location.assign(state.next); }
       }
     }, live);
   }

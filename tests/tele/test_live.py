@@ -79,6 +79,10 @@ def test_dashboard_shows_arrival_lost_connection_and_return(web: str, services: 
         # No stream and no page load from the patient: presence lapses after PRESENCE seconds.
         dashboard.until("rows", lambda html: 'data-connection="lost"' in html, seconds=PRESENCE + 5)
 
+        assert patient.get("/tele/selftest").status_code == 200  # the self-test page counts as present too
+        dashboard.until("rows", lambda html: 'data-connection="here"' in html, seconds=PRESENCE + 5)
+        dashboard.until("rows", lambda html: 'data-connection="lost"' in html, seconds=PRESENCE + 5)
+
         room = EventReader(patient, "/tele/events")  # the patient's browser is back
         assert json.loads(room.until("status")) == {"next": "/tele/waiting", "here": True}
         back = dashboard.until("rows", lambda html: 'data-connection="here"' in html, seconds=PRESENCE + 5)
