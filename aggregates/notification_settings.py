@@ -6,6 +6,7 @@ so the first change opens them and later ones load them.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo, available_timezones
@@ -37,10 +38,15 @@ def checked_policy(policy: dict[str, Any], default: dict[str, Any]) -> dict[str,
     return {"email": bool(merged["email"]), "sms": bool(merged["sms"]), "reminders": rules}
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())  # reads the tz database's files: once per process
+
+
 def checked_zone(zone: str) -> str:
     """An IANA time zone name that zoneinfo knows ("" for none: the practice's zone)."""
     zone = (zone or "").strip()
-    if zone and (len(zone) > 64 or zone not in available_timezones()):
+    if zone and (len(zone) > 64 or zone not in _known_zones()):
         raise InvalidInputError("unknown time zone")
     if zone:
         ZoneInfo(zone)  # loads: the name is real data, not only a listed one
