@@ -62,7 +62,7 @@ class NotificationsForm(msgspec.Struct):
     zone: str = ""  # "": the practice's zone
 
 
-def _page(request: AnyRequest, form: dict[str, object], status: int = 200, **extra: object) -> Template:
+def _page(form: dict[str, object], status: int = 200, **extra: object) -> Template:
     zones = list(ZONES)
     zone = str(form.get("zone") or "")
     if zone and zone not in dict(ZONES) and status == 200:  # a zone chosen elsewhere stays shown
@@ -76,7 +76,7 @@ def notifications_page(request: AnyRequest, done: FromQuery[str] = "") -> Templa
     if actor is None:
         return see_other(login_url(HERE))
     current = NotificationReads(services_of(request).reads).preferences(actor.account_id)
-    return _page(request, current, done=done[:20], error=None)
+    return _page(current, done=done[:20], error=None)
 
 
 @post(f"{HERE}/save", sync_to_thread=True, name="my_notifications_submit")
@@ -91,7 +91,7 @@ def save(request: AnyRequest, data: Annotated[NotificationsForm, Form]) -> Templ
     except InvalidInputError:
         message = translate(request, "Unknown time zone: choose one from the list.")
         form = {"email": email, "sms": sms, "zone": ""}
-        return _page(request, form, 422, done="", error=message)
+        return _page(form, 422, done="", error=message)
     services.wait_for(position, ("notifications",))
     return see_other(f"{HERE}?done=saved")
 

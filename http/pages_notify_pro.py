@@ -45,8 +45,8 @@ def _page(
     card = own_card(request, actor)
     policies = NotificationReads(services_of(request).reads).policies(card.id)
     motifs = [("*", None)] + [(m.id, m.name) for m in card.rules.motifs]
-    if motif not in dict(motifs):
-        motif = "*"
+    if motif not in dict(motifs):  # an unknown motif: the form for every motif, as it stands
+        motif, form = "*", {k: v for k, v in form.items() if k != "policy"}
     rows = []
     for motif_id, name in motifs:
         policy, source = effective(policies, motif_id)
