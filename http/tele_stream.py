@@ -34,7 +34,7 @@ from consulta.http.auth import SESSION_LOGIN_AT, session_limits
 from consulta.http.pages_common import AnyRequest, csrf_input, now_of, services_of, staff_of, template_engine
 from consulta.http.pages_tele import next_step, tele_of
 from consulta.http.second_factor import STAFF, require_second_factor
-from consulta.http.security import LOADED
+from consulta.http.security import LOADED, _ended_at  # the same check as at each request
 from consulta.http.tele_live import heartbeat, live_feed, present, tick_seconds
 from consulta.projections.waiting_room import WaitingRoomQueries
 
@@ -61,11 +61,16 @@ def event_stream_only(request: AnyRequest) -> Response[Any] | None:
 
 
 async def session_alive(request: AnyRequest, deadline: float | None) -> bool:
+    """Not past `deadline`, still in the store (no logout), and not ended since (end_all_sessions)."""
     if deadline is not None and now_of(request).timestamp() > deadline:
         return False
     session_id = request.scope.get(LOADED)  # type: ignore[call-overload]
     store = request.app.stores.get("sessions")
-    return bool(session_id) and await store.get(str(session_id)) is not None
+    if not session_id or await store.get(str(session_id)) is None:
+        return False
+    ended_at = await _ended_at(request.scope)
+    login_at = request.session.get(SESSION_LOGIN_AT)
+    return ended_at is None or (isinstance(login_at, int | float) and login_at > ended_at)
 
 
 def staff_deadline(request: AnyRequest, actor: Actor) -> float:
@@ -90,7 +95,7 @@ async def _dashboard(
     template = template_engine(request).get_template("pages/_pro_tele_rows.html.j2")
     field, last = str(csrf_input(request)), ""
     try:
-        yield ServerSentEventMessage(comment="open", retry=RETRY_MS)
+        yield ServerSentEventMessage(data=None, comment="open", retry=RETRY_MS)
         while await session_alive(request, deadline):
             rows = await dashboard_rows(request, actor)
             html = template.render(rows=rows, now=now_of(request), request=request, csrf_input=field)
@@ -98,7 +103,7 @@ async def _dashboard(
                 yield ServerSentEventMessage(data=html, event="rows")
                 last = html
             else:
-                yield ServerSentEventMessage(comment="alive")
+                yield ServerSentEventMessage(data=None, comment="alive")
             await wait_for_news(woken, tick)
         yield ServerSentEventMessage(data="", event="expired")
     finally:
@@ -111,7 +116,7 @@ async def _patient(request: AnyRequest, consultation_id: UUID) -> AsyncIterator[
     queries = WaitingRoomQueries(services_of(request).reads)
     last = ""
     try:
-        yield ServerSentEventMessage(comment="open", retry=RETRY_MS)
+        yield ServerSentEventMessage(data=None, comment="open", retry=RETRY_MS)
         while await session_alive(request, None):
             await heartbeat(request, consultation_id)
             row = await to_thread.run_sync(queries.one, consultation_id)
@@ -122,7 +127,7 @@ async def _patient(request: AnyRequest, consultation_id: UUID) -> AsyncIterator[
                 yield ServerSentEventMessage(data=state, event="status")
                 last = state
             else:
-                yield ServerSentEventMessage(comment="alive")
+                yield ServerSentEventMessage(data=None, comment="alive")
             if where == "/tele/ended":
                 return
             await wait_for_news(woken, tick)

@@ -126,6 +126,24 @@ def test_a_stream_ends_with_its_session(web: str, services: Services) -> None:
         dashboard.until("expired", seconds=5)
         assert dashboard.until("closed") == "200"
         assert pro.get("/pro/tele/events", headers=EVENT_STREAM).status_code in (303, 404)
+
+        # A password reset ends every session of the account, open streams included.
+        pro = practitioner_session(web, email)
+        dashboard = EventReader(pro, "/pro/tele/events")
+        dashboard.until("rows")
+        token = services.app.request_password_reset(email, services.clock.now())
+        assert token is not None
+        owner = httpx.Client(base_url=web)
+        owner.get("/")
+        assert (
+            post(
+                owner, f"/password/reset/{token[0]}/done", {"password": "a brand new passphrase"}
+            ).status_code
+            == 303
+        )
+        dashboard.until("expired", seconds=5)
+        assert dashboard.until("closed") == "200"
+        owner.close()
     finally:
         dashboard.stop()
         pro.close()
