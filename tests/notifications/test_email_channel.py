@@ -197,3 +197,19 @@ def test_with_pipelining_refusals_keep_their_meaning_and_the_connection_stays_us
         assert received.recipients == ["a@example.org"]
     finally:
         server.stop()
+
+
+def test_accented_long_headers_arrive_decoded() -> None:
+    server = SmtpServer().start()
+    try:
+        subject = "Votre rendez-vous du mercredi 9 décembre à 10:15 est confirmé — cabinet médical " * 2
+        SmtpSender(
+            "127.0.0.1", server.port, sender="Cabinet Médical Hélène <rdv@cabinet.example>", starttls=False
+        ).send("Jérôme <jerome@example.org>", subject, "Texte", None, "accents")
+        [received] = server.messages
+        assert received.message["Subject"] == subject
+        assert received.message["From"].addresses[0].display_name == "Cabinet Médical Hélène"
+        assert received.message["To"].addresses[0].display_name == "Jérôme"
+        assert all(len(line) <= 998 for line in received.message.as_string().splitlines())
+    finally:
+        server.stop()
