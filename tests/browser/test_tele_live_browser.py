@@ -111,3 +111,28 @@ def test_dashboard_live_presence_lapse_return_and_admission(web: str, services: 
         finally:
             chromium.close()
             pro_http.close()
+
+
+def test_waiting_room_without_javascript_refreshes_itself_into_the_call(web: str, services: Services) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.tele.live_server import post
+
+    _staff, profile_id, email = known_patient(services, services.clock.now(), "Romane", "En-Direct")
+    pro = practitioner_session(web, email)
+    code = open_now(pro, profile_id)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            patient = chromium.new_context(locale="fr-FR", java_script_enabled=False).new_page()
+            check_in(patient, web, code)
+            assert patient.get_by_role("link", name="Actualiser cette page").is_visible()
+            rows = pro.get("/pro/tele").text
+            consultation_id = rows.split('data-consultation="')[1].split('"')[0]
+            assert post(pro, f"/pro/tele/{consultation_id}/admit").status_code == 303
+            patient.wait_for_url(
+                re.compile(r"/tele/call$"), timeout=20_000
+            )  # the 15 s refresh, then a redirect
+        finally:
+            chromium.close()
+            pro.close()
