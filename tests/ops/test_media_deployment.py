@@ -86,6 +86,8 @@ def test_media_shares_redis_and_the_token_key_with_the_web(compose: dict[str, An
     ):
         assert media[name] == web[name], name
     assert media["MEDIA_RELAY_ONLY"] == "false"
+    # Least privilege: nothing of PostgreSQL, SMTP or the SMS gateway in the media container.
+    assert not [name for name in media if name.startswith(("DATABASE", "POSTGRES", "SMTP", "SMS"))]
     assert compose["services"]["media"]["depends_on"]["redis"]["condition"] == "service_healthy"
 
 
