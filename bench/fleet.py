@@ -38,12 +38,14 @@ class Fleet:
             "LOG_LEVEL": "WARNING",
         }
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.heartbeats: list[Path] = []
 
     def consulta(self, name: str, *args: str) -> Path:
         """Start `consulta <args>`; returns its heartbeat file (it exists once the process runs)."""
         heartbeat = self.folder / f"{name}.alive"
         argv = [sys.executable, "-m", "consulta", *args, "--heartbeat", str(heartbeat)]
         self.processes.append(subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL))
+        self.heartbeats.append(heartbeat)
         return heartbeat
 
     def workers(self, count: int, threads: int) -> list[Path]:
@@ -117,3 +119,40 @@ def noop_rate(redis_url: str, namespace: str, count: int, processes: int, thread
         for worker in workers:
             if worker.poll() is None:
                 worker.kill()
+
+
+def _ticks(pid: int, children: bool) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    # utime, stime (and cutime, cstime: children that have exited) are fields 14-17; [0] here is field 3
+    return int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+
+
+def _pids_named(name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def cpu_seconds(fleet: Fleet, inbox_pid: int) -> dict[str, float]:
+    """CPU time used so far by each part: Consulta's processes, PostgreSQL, Redis, the SMTP server.
+
+    PostgreSQL and Redis serve the whole machine: their share includes anything else running."""
+    tick = os.sysconf("SC_CLK_TCK")
+    names = ("workers", "scheduler", "projection")
+    parts: dict[str, float] = dict.fromkeys(names, 0.0)
+    for process, heartbeat in zip(fleet.processes, fleet.heartbeats, strict=True):
+        part = next(n for n in names if heartbeat.name.startswith(n.rstrip("s")))
+        parts[part] += _ticks(process.pid, False) / tick
+    parts["postgresql"] = sum(_ticks(p, True) for p in _pids_named("postgres")) / tick
+    parts["redis"] = sum(_ticks(p, False) for p in _pids_named("redis-server")) / tick
+    parts["smtp server"] = _ticks(inbox_pid, False) / tick
+    return parts

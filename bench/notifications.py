@@ -48,7 +48,7 @@ from common import (
     slot_plan,
     utcnow,
 )
-from fleet import Fleet, noop_rate
+from fleet import Fleet, cpu_seconds, noop_rate
 from inboxes import make_inbox
 
 from consulta.aggregates.appointment import Appointment
@@ -87,7 +87,9 @@ def end_to_end(url: str, bookings: int, namespace: str) -> tuple[float, float, A
     try:
         fleet.wait_ready([*fleet.workers(processes, threads), fleet.scheduler()])
         fleet.projection()  # the backlog of bookings starts flowing now
+        before = cpu_seconds(fleet, inbox.process.pid)  # the projection's start-up counts against it
         wait_for(lambda: inbox.count() >= expected, timeout=600)
+        after = cpu_seconds(fleet, inbox.process.pid)
         with psycopg.connect(url) as conn:
             row = conn.execute(
                 "SELECT extract(epoch FROM min(created_at)) FROM read.notification_due"
@@ -97,6 +99,13 @@ def end_to_end(url: str, bookings: int, namespace: str) -> tuple[float, float, A
         print(
             f"end to end (booking event -> SMTP): {rate:,.0f} e-mails/s; no-op actor {baseline:,.0f} messages/s;"
             f" ratio {rate / baseline:.2f}x (target >= 0.5x)",
+            flush=True,
+        )
+        spent = {part: (after[part] - before[part]) * 1000 / expected for part in after}
+        print(
+            "CPU per e-mail: "
+            + ", ".join(f"{part} {ms:.2f} ms" for part, ms in spent.items())
+            + f"; in all {sum(spent.values()):.2f} ms (PostgreSQL and Redis: whatever else ran too)",
             flush=True,
         )
         lateness = reminder_lateness(url, inbox, args.reminders)
