@@ -231,3 +231,10 @@ def test_three_copies_delivered_at_once_send_one_e_mail(services, settings, now,
         outcomes = list(pool.map(d.deliver, [day.key] * 3))
     assert outcomes.count("sent") == 1, outcomes
     assert len(mail_to(smtp, day.email)) == 1
+
+
+def test_a_summary_in_the_workers_batch_goes_out_once(services, settings, now, smtp) -> None:
+    first, second = book_a_day(services, now), book_a_day(services, now)
+    d = deliverer(settings.database_url, smtp.port, Clock(datetime.combine(first.day, time(7), PARIS)))
+    assert d.deliver_many([first.key, second.key, first.key]) == ["sent", "sent", "already done"]
+    assert len(mail_to(smtp, first.email)) == len(mail_to(smtp, second.email)) == 1
