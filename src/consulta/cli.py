@@ -82,6 +82,9 @@ def dev(port: int, host: str) -> None:
     from consulta.http.app import create_app
 
     overrides: dict[str, Any] = {"environment": "dev"}
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    if not os.environ.get("CONSULTA_BASE_URL"):
+        overrides["base_url"] = base  # the links of the dev inbox's messages lead to this server
     if not os.environ.get("DATABASE_URL"):
         click.echo(f"Starting an embedded PostgreSQL in {DEV_DATA_DIR}/ ...")
         _forget_dead_handles(DEV_DATA_DIR)
@@ -94,7 +97,6 @@ def dev(port: int, host: str) -> None:
     from consulta.workers.process import InProcess
 
     InProcess.start(settings)  # notifications: worker and scheduler threads, no Redis; see /dev/inbox
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
     _attach_media(app, settings, (base, f"http://localhost:{port}"))
     click.echo("")
     click.echo(f"Consulta is running at {base}/  (Ctrl+C stops it)")
