@@ -9,7 +9,7 @@ them by mistake.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -90,11 +90,20 @@ FR_MONTHS = [
 ]
 
 
+FR_WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+
+
+def day_label(language: str, day: date) -> str:
+    """ "mardi 1er décembre 2026" / "Tuesday 1 December 2026" (the weekday avoids a wrong day)."""
+    if language == "fr":
+        first = "1er" if day.day == 1 else str(day.day)
+        return f"{FR_WEEKDAYS[day.weekday()]} {first} {FR_MONTHS[day.month - 1]} {day.year}"
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
 def when(language: str, a: dict[str, Any]) -> str:
     t = a["local_start"]
-    if language == "fr":
-        return f"{t.day} {FR_MONTHS[t.month - 1]} {t.year} à {t:%H:%M}"
-    return f"{t:%A} {t.day} {t:%B %Y} at {t:%H:%M}"
+    return f"{day_label(language, t)} {'à' if language == 'fr' else 'at'} {t:%H:%M}"
 
 
 def place(language: str, a: dict[str, Any]) -> str:

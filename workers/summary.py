@@ -15,7 +15,7 @@ practice or video.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,9 +24,7 @@ from psycopg import sql
 
 from consulta.projections.daily_summary import TURNED_OFF
 
-from .messages import FR_MONTHS, item, render
-
-FR_WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+from .messages import day_label, item, render
 
 _SETTINGS = (
     "SELECT s.enabled, p.name, p.timezone, acc.email, coalesce(acc.language, 'fr') AS language"
@@ -41,12 +39,6 @@ _DAY = (
     " LEFT JOIN {s}.notify_profiles f ON f.id = a.profile_id"
     " WHERE a.practitioner_id = %s AND a.day = %s AND a.status <> 'cancelled' ORDER BY a.starts_at, a.id"
 )
-
-
-def day_label(language: str, day: date) -> str:
-    if language == "fr":
-        return f"{FR_WEEKDAYS[day.weekday()]} {day.day} {FR_MONTHS[day.month - 1]} {day.year}"
-    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def compose_summary(

@@ -133,9 +133,11 @@ def inbox(origin: str) -> list[Message]:
 
 
 def fr_when(starts_at: datetime, zone: str = "Europe/Paris") -> str:
-    """An appointment's time as the French messages write it: "30 novembre 2026 à 09:00"."""
+    """An appointment's time as the French messages write it: "lundi 30 novembre 2026 à 09:00"."""
     t = starts_at.astimezone(ZoneInfo(zone))
-    return f"{t.day} {FR_MONTHS[t.month - 1]} {t.year} à {t:%H:%M}"
+    weekday = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"][t.weekday()]
+    day = "1er" if t.day == 1 else str(t.day)
+    return f"{weekday} {day} {FR_MONTHS[t.month - 1]} {t.year} à {t:%H:%M}"
 
 
 def log_in(page: Any, origin: str, email: str, password: str) -> str | None:

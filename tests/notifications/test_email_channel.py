@@ -213,3 +213,13 @@ def test_accented_long_headers_arrive_decoded() -> None:
         assert all(len(line) <= 998 for line in received.message.as_string().splitlines())
     finally:
         server.stop()
+
+
+def test_dates_in_messages_carry_the_weekday_and_the_french_first() -> None:
+    from datetime import date
+
+    from consulta.workers.messages import day_label
+
+    assert day_label("fr", date(2026, 12, 1)) == "mardi 1er décembre 2026"
+    assert day_label("fr", date(2026, 12, 2)) == "mercredi 2 décembre 2026"
+    assert day_label("en", date(2026, 12, 1)) == "Tuesday 1 December 2026"
