@@ -90,13 +90,27 @@ class Deliverer:
         """Send several notifications on one database connection, one transaction each.
 
         Each key is locked, sent and recorded in its own transaction, so a crash
-        leaves every earlier key of the batch recorded as sent. Once a channel
+        leaves every earlier key of the batch recorded as sent. A key that
+        raises does not stop the others; the message is then retried. Once a channel
         fails for a temporary reason (the server is down), the batch's other
         messages on that channel are put back with the same backoff, untried.
         """
         down: dict[str, str] = {}
+        outcomes: list[str] = []
+        broken: Exception | None = None
         with self.pool.connection() as conn:
-            return [self._deliver_on(conn, key, down) for key in keys]
+            for key in keys:
+                try:
+                    outcomes.append(self._deliver_on(conn, key, down))
+                except psycopg.OperationalError:
+                    raise  # the database is gone: the whole message is retried, done keys are skipped
+                except Exception as error:  # one key's fault must not hold back the others of the batch
+                    log.warning("notification %s raised %s", key.partition(":")[0], type(error).__name__)
+                    outcomes.append(f"error: {type(error).__name__}")
+                    broken = broken or error
+        if broken is not None:
+            raise broken  # dramatiq retries the message: the keys done meanwhile are skipped
+        return outcomes
 
     def _deliver_on(self, conn: psycopg.Connection[Any], key: str, down: dict[str, str]) -> str:
         # Pipeline mode: BEGIN travels with the locking read, the record with COMMIT.

@@ -69,7 +69,7 @@ class FailingOnce:
         return str(self.real.send(*args, **kwargs))
 
 
-def test_a_batch_that_breaks_half_way_keeps_what_it_sent_and_sends_the_rest_once(
+def test_a_batch_that_breaks_half_way_keeps_what_it_sent_and_sends_the_broken_key_once(
     services, settings, now, smtp
 ):
     bookings = [book_ahead(services, now, 10, index=i) for i in range(3)]
@@ -78,8 +78,8 @@ def test_a_batch_that_breaks_half_way_keeps_what_it_sent_and_sends_the_rest_once
     d.email = FailingOnce(d.email, fail_at=2)
     with pytest.raises(RuntimeError):
         d.deliver_many(keys)
-    assert len(smtp.messages) == 1  # the first went out and was recorded before the break
-    assert d.deliver_many(keys) == ["already done", "sent", "sent"]  # the message comes back: the rest, once
+    assert len(smtp.messages) == 2  # the first and the third went out and were recorded
+    assert d.deliver_many(keys) == ["already done", "sent", "already done"]  # the message comes back
     assert d.deliver_many(keys) == ["already done"] * 3
     ids = Counter(m.message["Message-ID"] for m in smtp.messages)
     assert ids == Counter({message_id_for(k, "Cabinet <rdv@cabinet.example>"): 1 for k in keys})
@@ -104,4 +104,16 @@ def test_a_server_down_puts_the_rest_of_the_batch_back_untried(services, setting
     later = Clock(now + timedelta(minutes=5))
     d.clock = later
     assert d.deliver_many(keys) == ["sent"] * 3
+    assert len(smtp.messages) == 3
+
+
+def test_a_key_that_raises_does_not_hold_back_the_rest_of_its_batch(services, settings, now, smtp):
+    bookings = [book_ahead(services, now, 10, index=i) for i in range(3)]
+    keys = [f"confirmation:email:{b.id}" for b in bookings]
+    d = deliverer(settings.database_url, smtp.port, Clock(now + timedelta(seconds=5)))
+    d.email = FailingOnce(d.email, fail_at=1)
+    with pytest.raises(RuntimeError):
+        d.deliver_many(keys)
+    assert len(smtp.messages) == 2  # the two others went out in the same pass
+    assert d.deliver_many(keys) == ["sent", "already done", "already done"]  # the retry sends the first, once
     assert len(smtp.messages) == 3
