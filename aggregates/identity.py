@@ -19,6 +19,7 @@ from .errors import DomainError, InvalidInputError
 LANGUAGES = ("fr", "en")
 SECOND_FACTORS = ("totp", "email")
 TOKEN_PURPOSES = ("confirm_email", "reset_password", "claim_profile", "email_code")
+TOTP_SEALED_PREFIX = "v1:"  # the recorded TOTP secret's form; no prefix: clear, recorded before sealing
 
 
 class TokenInvalidError(DomainError):
@@ -54,7 +55,7 @@ class Identity(Aggregate):
         self.account_id = account_id
         self.email_confirmed = False
         self.second_factor: str | None = None
-        self.totp_secret: str | None = None
+        self.totp_secret: str | None = None  # as recorded: sealed ("v1:..."), or clear from before sealing
         self.last_totp_step = 0
         self.language: str | None = None
 
@@ -66,14 +67,18 @@ class Identity(Aggregate):
     def _email_confirmed(self) -> None:
         self.email_confirmed = True
 
-    def enable_totp(self, secret: str, step: int) -> None:
-        """`step` is the time step of the code that proved the app holds the secret (used up)."""
-        if len(secret) < 16 or not secret.isalnum():
-            raise InvalidInputError("not a TOTP secret")
-        self._totp_enabled(secret, step)
+    def enable_totp(self, sealed_secret: str, step: int) -> None:
+        """`sealed_secret`: the secret sealed for this account (consulta.totp_seal), never the clear one.
+
+        `step` is the time step of the code that proved the app holds the secret (used up).
+        """
+        if not sealed_secret.startswith(TOTP_SEALED_PREFIX) or len(sealed_secret) < 43:  # nonce and tag alone
+            raise InvalidInputError("a TOTP secret is recorded sealed")
+        self._totp_enabled(sealed_secret, step)
 
     @event("TotpEnabled", topic="consulta.Identity.TotpEnabled")
     def _totp_enabled(self, secret: str, step: int) -> None:
+        # `secret` as recorded: "v1:..." sealed; events from before sealing hold it in clear (base32).
         self.second_factor = "totp"
         self.totp_secret = secret
         self.last_totp_step = step

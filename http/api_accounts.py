@@ -14,6 +14,7 @@ from consulta.application import Actor
 from consulta.http.api_schemas import LoginBody, RegisterBody, Registered, Token
 from consulta.http.api_support import problems, require_json, services_of
 from consulta.http.security_attempts import attempt_allowed, attempt_failed, attempt_succeeded
+from consulta.totp_seal import SecondFactorKeyError
 
 
 @post(
@@ -82,6 +83,8 @@ def _second_factor(services: Any, account: Any, code: str) -> str | None:
         return None
     try:
         app.verify_totp(account.id, code, services.clock.now())
+    except SecondFactorKeyError:
+        raise  # 422 "second_factor_key_changed": the server's secret key changed
     except DomainError:
         raise AuthenticationError("wrong or already used code") from None
     return "totp"

@@ -44,12 +44,14 @@ from consulta.http.pages_common import (
 from consulta.http.pages_identity_mail import send
 from consulta.http.second_factor import SESSION_SECOND_FACTOR
 from consulta.http.security_attempts import attempt_allowed, attempt_failed, attempt_succeeded
+from consulta.totp_seal import SecondFactorKeyError
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PENDING = "pending_login"
 TOTP_SETUP = "totp_setup"
 EMAIL_CHALLENGE = "email_challenge"
 MAX_TRIES = 5
+KEY_CHANGED = "The server's secret key changed: your second factor cannot be checked. Please contact support."
 
 
 class CodeForm(msgspec.Struct):
@@ -183,6 +185,8 @@ def _check_code(
         else:
             app.verify_totp(account.id, data.code[:20], now)
             method = "totp"
+    except SecondFactorKeyError:  # no code can pass: say why, plainly (docs/security.md)
+        return _step_page(request, pending, account, 422, translate(request, KEY_CHANGED)), False
     except DomainError:
         pending["tries"] = int(pending.get("tries", 0)) + 1
         if pending["tries"] >= MAX_TRIES:
@@ -277,18 +281,19 @@ def _step_up(request: AnyRequest, actor: Actor, data: CodeForm) -> tuple[Templat
         else:
             app.verify_totp(actor.account_id, data.code[:20], now)
             method = "totp"
-    except DomainError:
+    except DomainError as error:
         email = app.get_account(actor.account_id).email
         secret = session_value(request, TOTP_SETUP) if identity.second_factor is None else None
+        key_changed = isinstance(error, SecondFactorKeyError)
         wrong = page(
             "second_factor.html.j2",
-            401,
+            422 if key_changed else 401,
             method=identity.second_factor,
             secret=secret,
             uri=totp_uri(str(secret), email) if secret else None,
             action="/account/second-factor/code",
             next=safe_next(data.next, ""),
-            error=translate(request, "Wrong or expired code."),
+            error=translate(request, KEY_CHANGED if key_changed else "Wrong or expired code."),
         )
         return wrong, False
     # A fresh session id, as at login; the session keeps its login time (absolute timeout) and data.

@@ -90,6 +90,10 @@ def dev(port: int, host: str) -> None:
         _forget_dead_handles(DEV_DATA_DIR)
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")  # platformdirs falls back to /tmp: fine
         _server, overrides["database_url"] = start_embedded(DEV_DATA_DIR)
+    if not os.environ.get("CONSULTA_SECRET_KEY"):  # kept across restarts: TOTP secrets are sealed with it
+        from consulta.dev_secret import dev_secret_key
+
+        os.environ["CONSULTA_SECRET_KEY"] = dev_secret_key(DEV_DATA_DIR.parent)
     settings = load_settings(needs_secret=True, **overrides)
     migrate(settings)
     seeded = _seed(settings)

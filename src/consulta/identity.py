@@ -3,7 +3,8 @@
 Mixed into `Consulta` (application.py). Links and e-mailed codes are
 `OneTimeToken`s: random, good once, expiring, stored only as a digest. The
 commands return the raw token to the caller, who puts it in an e-mail and
-nowhere else.
+nowhere else. TOTP secrets are recorded sealed (consulta.totp_seal) and opened
+only here, to check a code.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from consulta.aggregates.account import Account, EmailIndex
 from consulta.aggregates.errors import InvalidInputError, NotFoundError
 from consulta.aggregates.identity import CodeInvalidError, Identity, OneTimeToken, TokenInvalidError
 from consulta.passwords import hash_password
+from consulta.totp_seal import seal_of
 
 if TYPE_CHECKING:
     from consulta.application import Actor, Outcome
@@ -156,17 +158,22 @@ class IdentityCommands(_Base):
         return None
 
     def enable_totp(self, account_id: UUID, secret: str, code: str, now: datetime) -> Outcome:
-        """Turn on the authenticator app once it shows a right code for `secret`."""
+        """Turn on the authenticator app once it shows a right code for `secret`; recorded sealed."""
+        if len(secret) < 16 or not secret.isalnum():
+            raise InvalidInputError("not a TOTP secret")
         step = self._matching_step(secret, code, now)
         if step is None:
             raise CodeInvalidError("wrong code")
         identity = self.identity(account_id)
-        identity.enable_totp(secret, step)
+        identity.enable_totp(seal_of(self).seal(account_id, secret), step)
         return _outcome(account_id, self._save(identity), created=False)
 
     def verify_totp(self, account_id: UUID, code: str, now: datetime) -> Outcome:
+        """SecondFactorKeyError when the recorded secret does not open with this server's key."""
         identity = self.identity(account_id)
-        step = self._matching_step(identity.totp_secret, code, now) if identity.totp_secret else None
+        recorded = identity.totp_secret
+        secret = seal_of(self).open(account_id, recorded) if recorded else None
+        step = self._matching_step(secret, code, now) if secret else None
         if step is None:
             raise CodeInvalidError("wrong code")
         identity.use_totp_step(step)  # a code already used is refused

@@ -7,58 +7,57 @@ AES-256-GCM under a key derived (HKDF-SHA256) from `CONSULTA_SECRET_KEY`, with
 the consultation id as associated data (a blob moved to another consultation
 does not open). The worker opens the blob just before sending.
 
-Blob: base64url of `version (1 byte) | nonce (12) | ciphertext+tag`. Once the
-consultation has ended or its code's validity has passed, the secrets are
+Blob: base64url of `version (1 byte) | nonce (12) | ciphertext+tag`; the AES-GCM
+part is consulta.sealing, shared with the TOTP secret. Once the consultation
+has ended or its code's validity has passed, the secrets are
 worthless, and the read model's copy is erased; the log keeps the sealed blob,
 which only the secret key opens (rotating the key makes old blobs unopenable).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 import threading
 from uuid import UUID
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from consulta.sealing import (
+    DamagedError,
+    SealError,
+    WrongKeyError,
+    derive_key,
+    from_text,
+    open_bytes,
+    seal_bytes,
+    to_text,
+)
 
 VERSION = 1
 INFO = b"consulta/tele-invitation/v1"
 
 
-class SealError(Exception):
-    """A blob that cannot be opened: a key other than the sealer's, or damaged data. Says no secret."""
-
-
 def invitation_key(secret: str) -> bytes:
     if not secret:
         raise SealError("no key to seal or open invitations: set CONSULTA_SECRET_KEY")
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret.encode())
+    return derive_key(secret, INFO)
 
 
 def seal(secret: str, consultation_id: UUID, code: str, link_token: str) -> str:
-    nonce = os.urandom(12)
     payload = json.dumps({"code": code, "link": link_token}).encode()
-    sealed = AESGCM(invitation_key(secret)).encrypt(nonce, payload, consultation_id.bytes)
-    return base64.urlsafe_b64encode(bytes([VERSION]) + nonce + sealed).decode()
+    sealed = seal_bytes(invitation_key(secret), payload, consultation_id.bytes)
+    return to_text(bytes([VERSION]) + sealed)
 
 
 def open_sealed(secret: str, consultation_id: UUID, blob: str) -> tuple[str, str]:
     """(code, link token), or SealError."""
     try:
-        raw = base64.urlsafe_b64decode(blob.encode())
-    except (binascii.Error, ValueError):
-        raise SealError("the sealed invitation is damaged") from None
-    if len(raw) < 1 + 12 + 16 or raw[0] != VERSION:
-        raise SealError("the sealed invitation is damaged or of an unknown version")
-    try:
-        payload = AESGCM(invitation_key(secret)).decrypt(raw[1:13], raw[13:], consultation_id.bytes)
-    except InvalidTag:
+        raw = from_text(blob)
+        if not raw or raw[0] != VERSION:
+            raise DamagedError("unknown version")
+        payload = open_bytes(invitation_key(secret), raw[1:], consultation_id.bytes)
+    except DamagedError:
+        raise SealError("the sealed invitation is damaged or of an unknown version") from None
+    except WrongKeyError:
         raise SealError(
             "the sealed invitation cannot be opened: this worker's CONSULTA_SECRET_KEY differs from the web's"
         ) from None
