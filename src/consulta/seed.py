@@ -16,7 +16,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from consulta.aggregates.account import EmailIndex
 from consulta.aggregates.errors import DomainError, EmailTakenError
-from consulta.application import Actor, Consulta
+from consulta.application import Actor, Consulta, Outcome
 
 DEMO_PASSWORD = "consulta-demo"  # noqa: S105  # demo only: every demo account uses it
 PRACTITIONER_REGISTERED = "consulta.Practitioner.Registered"
@@ -239,8 +239,21 @@ def seed(app: Consulta, now: datetime) -> int | None:
         practitioner_id = agendas[practitioner_index][0]
         patient, profile_id, _ = patients[patient_index]
         booked = _book_first_free(app, practitioner_id, patient, profile_id, motif, mode, now, days_ahead)
-        position = max(position, booked)
-    return position
+        position = max(position, booked.position if booked else 0)
+    return max(position, _add_past_visit(app, agendas[0], patients[0], now))
+
+
+def _add_past_visit(app: Consulta, agenda: Any, patient: Any, now: datetime) -> int:
+    """The first patient saw the first practitioner two weeks ago (honoured): a known patient, so the
+    follow-up motif and the "teleconsultation now" page have someone to offer in the demo."""
+    practitioner_id, staff, _ = agenda
+    actor, profile_id, _ = patient
+    then = now - timedelta(days=15)
+    booked = _book_first_free(app, practitioner_id, actor, profile_id, "consult", "practice", then, 1)
+    if booked is None:
+        return 0
+    ends_at: datetime = app.repository.get(booked.id).ends_at
+    return app.mark_honoured(staff, booked.id, ends_at + timedelta(minutes=5)).position
 
 
 def _add_practitioner(app: Consulta, spec: dict[str, Any], now: datetime) -> tuple[Any, Actor, int]:
@@ -283,19 +296,17 @@ def _book_first_free(
     mode: str,
     now: datetime,
     days_ahead: int,
-) -> int:
-    """Book the first slot offered `days_ahead` days from now or later (0 if none could be)."""
+) -> Outcome | None:
+    """Book the first slot offered `days_ahead` days from now or later (None if none could be)."""
     rules = app.get_practitioner(practitioner_id).rules
     first_day = rules.local_day(now) + timedelta(days=days_ahead)
     for offset in range(14):
         for slot in rules.slots_on(first_day + timedelta(days=offset), motif, mode):
             try:
-                return app.book(
-                    patient, practitioner_id, motif, mode, slot.starts_at, profile_id, now
-                ).position
+                return app.book(patient, practitioner_id, motif, mode, slot.starts_at, profile_id, now)
             except DomainError:
                 continue
-    return 0
+    return None
 
 
 def _add_secretary_and_family(app: Consulta, agendas: list[Any], patients: list[Any], now: datetime) -> int:
