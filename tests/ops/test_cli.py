@@ -56,7 +56,9 @@ def test_migrate_then_seed_records_the_demo_once(empty_database: str) -> None:
     assert events > 0
     # A past visit, honoured: the first patient is a known patient of the first practitioner.
     for topic in ("consulta.Appointment.Honoured", "consulta.KnownPatient.Recorded"):
-        assert count(empty_database, f"SELECT count(*) FROM events.consulta_events WHERE topic = '{topic}'") == 1
+        assert (
+            count(empty_database, f"SELECT count(*) FROM events.consulta_events WHERE topic = '{topic}'") == 1
+        )
 
     code, output = consulta(empty_database, "seed")
     assert (code, output) == (0, "The log already holds practitioners: nothing recorded.\n")
