@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
+import subprocess
+import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -186,3 +189,31 @@ async def test_a_changed_key_gives_a_clear_refusal_not_a_server_error(
     assert not [r for r in log_records if secret in r or blob[3:] in r]
     with server_with_key(services, KEY) as back:  # the right key back: the same enrolment works again
         assert (await page_login(settings, back, email, totp_code(secret))).status_code == 303
+
+
+async def test_the_one_off_command_seals_old_clear_secrets_in_place(
+    settings: Settings, services: Services
+) -> None:
+    patient, _, email = make_patient(services.app, services.clock.now())
+    secret = services.app.new_totp_secret()
+    with server_with_key(services, KEY) as server:
+        identity = server.app.identity(patient.account_id)
+        identity._totp_enabled(secret, totp_step(services.clock.now()) - 2)  # recorded before sealing
+        server.app.save(identity)
+    assert stored_events_holding(settings, secret) == ["consulta.Identity.TotpEnabled"]
+    command = [sys.executable, "-m", "consulta.totp_reseal"]
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "CONSULTA_ENV": "test"}
+    env.pop("CONSULTA_SECRET_KEY", None)
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "set CONSULTA_SECRET_KEY" in refused.stderr
+    done = subprocess.run(command, env={**env, "CONSULTA_SECRET_KEY": KEY}, capture_output=True, text=True,
+                          timeout=60, check=True)  # fmt: skip
+    assert re.fullmatch(r"Sealed [1-9]\d* TOTP secret\(s\) recorded in clear\.\n", done.stdout), done.stdout
+    assert secret not in done.stdout + done.stderr
+    assert stored_events_holding(settings, secret) == [], "the clear secret is still in the event store"
+    with server_with_key(services, KEY) as server:
+        assert recorded_secret(server, patient.account_id).startswith("v1:")
+        assert (await page_login(settings, server, email, totp_code(secret))).status_code == 303
+    again = subprocess.run(command, env={**env, "CONSULTA_SECRET_KEY": KEY}, capture_output=True, text=True,
+                           timeout=60, check=True)  # fmt: skip
+    assert again.stdout == "Sealed 0 TOTP secret(s) recorded in clear.\n"
