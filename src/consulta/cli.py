@@ -25,6 +25,9 @@ from consulta.settings import Settings
 
 log = logging.getLogger("consulta")
 DEV_DATA_DIR = Path(".consulta/pgdata")
+# On SIGTERM, open requests get this long; the teleconsultation pages' event streams never end by
+# themselves, so without a limit the web process would wait for every browser to leave.
+GRACE_SECONDS = 5
 
 
 def load_settings(*, needs_secret: bool = False, **overrides: Any) -> Settings:
@@ -112,7 +115,7 @@ def dev(port: int, host: str) -> None:
     # SystemExit instead lets atexit stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=GRACE_SECONDS)
 
 
 def _forget_dead_handles(data_dir: Path) -> None:
@@ -230,6 +233,7 @@ def serve(host: str, port: int, forwarded_allow_ips: str) -> None:
         forwarded_allow_ips=forwarded_allow_ips,
         server_header=False,
         log_level="info",
+        timeout_graceful_shutdown=GRACE_SECONDS,
     )
 
 
