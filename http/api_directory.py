@@ -8,11 +8,22 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, QueryParameter
 
 from consulta.aggregates.errors import NotFoundError
-from consulta.http.api_schemas import Mode, PractitionerList, PractitionerOut, SlotList, SlotOut
+from consulta.http.api_schemas import (
+    Mode,
+    PractitionerList,
+    PractitionerOut,
+    SlotList,
+    SlotMotifOut,
+    SlotOut,
+)
 from consulta.http.api_support import field_error, parse_instant, problems, render_practitioner, services_of
+from consulta.http.auth import api_actor
+from consulta.http.known_patients import KnownProfiles, restricted
 from consulta.projections.views import PractitionerCard
 
 DEFAULT_SLOT_DAYS = 7
@@ -64,15 +75,26 @@ def show_practitioner(request: Request[Any, Any, Any], practitioner_id: FromPath
     return render_practitioner(_card(request, practitioner_id))
 
 
+async def optional_caller(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard: the caller of a public endpoint, if a bearer token is sent (401 if it is not valid)."""
+    sent = "authorization" in connection.headers
+    connection.state.api_actor = await api_actor(connection) if sent else None  # type: ignore[arg-type]
+
+
 @get(
     "/practitioners/{practitioner_id:uuid}/slots",
     sync_to_thread=True,
+    guards=[optional_caller],
     summary="Free slots",
     description=(
         f"Slots bookable now in [from, to): from defaults to now, to to {DEFAULT_SLOT_DAYS} days after from;"
         f" the range spans at most {MAX_SLOT_DAYS} days. Without `motif`, every motif bookable online."
+        " A motif reserved to the practitioner's known patients (`motifs[].restricted_to_known_patients`)"
+        " lists its slots only to a bearer token that may book it: a patient one of whose profiles the"
+        " practitioner has seen (`bookable_for`), or the practitioner; others get none (`slots_listed`"
+        " false: call the practice). An invalid bearer token answers 401."
     ),
-    responses=problems(400, 404, 422),
+    responses=problems(400, 401, 404, 422),
 )
 def practitioner_slots(
     request: Request[Any, Any, Any],
@@ -98,10 +120,16 @@ def practitioner_slots(
         motif_ids = [motif]
     else:
         motif_ids = [m["id"] for m in card.motifs if m.get("online", True)]
+    caller = request.state.api_actor
+    known = KnownProfiles(
+        services, caller, card.id, staff_may_book=caller is not None and caller.role == "practitioner"
+    )
+    covered = [_motif_out(known, card.rules.motif(motif_id)) for motif_id in motif_ids]
     slots = [
         slot
-        for motif_id in motif_ids
-        for slot in services.reads.free_slots(card, motif_id, start, end, now, mode=mode or None)
+        for motif in covered
+        if motif.slots_listed
+        for slot in services.reads.free_slots(card, motif.id, start, end, now, mode=mode or None)
     ]
     slots.sort(key=lambda s: (s.starts_at, s.motif_id, s.mode))
     zone = ZoneInfo(card.timezone)
@@ -118,6 +146,18 @@ def practitioner_slots(
         timezone=card.timezone,
         starts_at=start.astimezone(zone),
         ends_at=end.astimezone(zone),
+        motifs=covered,
+    )
+
+
+def _motif_out(known: KnownProfiles, motif: Any) -> SlotMotifOut:
+    if not restricted(motif):
+        return SlotMotifOut(id=motif.id)
+    return SlotMotifOut(
+        id=motif.id,
+        restricted_to_known_patients=True,
+        slots_listed=not known.locked(motif),
+        bookable_for=[p["id"] for p in known.profiles],
     )
 
 

@@ -98,11 +98,28 @@ class SlotOut(msgspec.Struct, kw_only=True):
     mode: Mode
 
 
+class SlotMotifOut(msgspec.Struct, kw_only=True):
+    """One motif the slot listing covered, and whether its slots were listed for this caller.
+
+    A motif `restricted_to_known_patients` is bookable online only for a profile
+    the practitioner has already seen (one honoured appointment). Its slots are
+    listed only to a caller who may book it (`slots_listed`): a patient's token
+    with such a profile (`bookable_for` lists them: own and family), or the
+    practitioner's own token. Anyone else gets no slots: call the practice.
+    """
+
+    id: str
+    restricted_to_known_patients: bool = False
+    slots_listed: bool = True
+    bookable_for: list[UUID] = msgspec.field(default_factory=list)
+
+
 class SlotList(msgspec.Struct, kw_only=True):
     slots: list[SlotOut]
     timezone: str
     starts_at: datetime
     ends_at: datetime
+    motifs: list[SlotMotifOut] = msgspec.field(default_factory=list)
 
 
 # -- appointments ------------------------------------------------------------
@@ -114,6 +131,9 @@ class BookingBody(msgspec.Struct, kw_only=True):
     starts_at: Instant
     mode: Mode
     profile_id: UUID | None = None
+    # Staff booking a patient new to the practice: the patient's last name and birth date, both.
+    patient_last_name: Text100 | None = None
+    patient_birth_date: date | None = None
 
 
 class CancelBody(msgspec.Struct, kw_only=True):

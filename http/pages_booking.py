@@ -20,8 +20,9 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from consulta.aggregates.errors import SlotTakenError, VideoCapReachedError
+from consulta.aggregates.errors import MotifNotBookableError, SlotTakenError, VideoCapReachedError
 from consulta.http.auth import page_actor
+from consulta.http.known_patients import KnownProfiles, restricted
 from consulta.http.pages_common import (
     SESSION_HOLD,
     AnyRequest,
@@ -36,9 +37,11 @@ from consulta.http.pages_common import (
     services_of,
     session_value,
     slot_value,
+    translate,
     update_session,
 )
 from consulta.http.pages_public import card_or_404
+from consulta.projections.views import PractitionerCard
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -57,6 +60,11 @@ def _taken(request: AnyRequest, practitioner_id: UUID) -> Template:
     return page("slot_taken.html.j2", 409, practitioner_id=practitioner_id)
 
 
+def _known_only(card: PractitionerCard, motif: Any) -> Template:
+    """A motif closed to new patients, and none of the patient's profiles is known: nothing is held."""
+    return page("known_only.html.j2", 403, card=card, motif=motif)
+
+
 @get("/book/choose", sync_to_thread=True, name="book_choose")
 def choose(
     request: AnyRequest, practitioner_id: FromQuery[str], motif_id: FromQuery[str], slot: FromQuery[str]
@@ -70,6 +78,8 @@ def choose(
         return see_other(login_url(request.url.path + "?" + request.url.query))
     if actor.role != "patient":
         raise PermissionDeniedException("Staff book for a patient from the agenda.")
+    if KnownProfiles(services_of(request), actor, card.id).locked(motif):
+        return _known_only(card, motif)
     return page("choose.html.j2", card=card, motif=motif, mode=mode, starts_at=starts_at, slot=slot)
 
 
@@ -78,7 +88,7 @@ def hold(request: AnyRequest, data: Annotated[SlotForm, Form]) -> Template | Red
     practitioner_id = parse_uuid(data.practitioner_id, "practitioner")
     mode, starts_at = parse_slot(data.slot)
     card = card_or_404(request, practitioner_id)
-    card.rules.motif(data.motif_id)  # unknown motif: 404 before anything is recorded
+    motif = card.rules.motif(data.motif_id)  # unknown motif: 404 before anything is recorded
     actor = page_actor(request)
     if actor is None:
         query = urlencode({"practitioner_id": practitioner_id, "motif_id": data.motif_id, "slot": data.slot})
@@ -86,6 +96,8 @@ def hold(request: AnyRequest, data: Annotated[SlotForm, Form]) -> Template | Red
     if actor.role != "patient":
         raise PermissionDeniedException("Staff book for a patient from the agenda.")
     services = services_of(request)
+    if KnownProfiles(services, actor, card.id).locked(motif):
+        return _known_only(card, motif)
     previous = session_value(request, SESSION_HOLD) or {}
     replaces = UUID(previous["id"]) if previous.get("practitioner_id") == str(practitioner_id) else None
     now = now_of(request)
@@ -130,21 +142,42 @@ def confirm_page(request: AnyRequest) -> Template | Redirect:
     held = _held(request)
     if held is None:
         return page("no_hold.html.j2", 404)
+    return _confirm_form(request, actor, held)
+
+
+def _confirm_form(request: AnyRequest, actor: Any, held: dict[str, Any], error: str = "") -> Template:
+    """Who the held time is for: for a motif closed to new patients, only the profiles the practitioner knows."""
     card = card_or_404(request, UUID(held["practitioner_id"]))
+    motif = card.rules.motif(held["motif_id"])
     mode, starts_at = parse_slot(held["slot"])
     until = datetime.fromtimestamp(held["until"], tz=UTC)
     expired = until <= now_of(request)
-    profiles = services_of(request).reads.profiles_of_account(actor.account_id)
+    services = services_of(request)
+    if restricted(motif):
+        profiles = KnownProfiles(services, actor, card.id).profiles
+        if not profiles:
+            return _known_only(card, motif)
+    else:
+        profiles = services.reads.profiles_of_account(actor.account_id)
     return page(
         "confirm.html.j2",
+        422 if error else 200,
         card=card,
-        motif=card.rules.motif(held["motif_id"]),
+        motif=motif,
         mode=mode,
         starts_at=starts_at,
         until=until,
         expired=expired,
         profiles=profiles,
+        restricted=restricted(motif),
+        error=error,
     )
+
+
+NOT_KNOWN = (
+    "This reason is reserved for patients already followed by this practitioner, and this person has not"
+    " been seen by them yet: choose someone from the list, or call the practice. Nothing was booked."
+)
 
 
 @post("/book/confirmation", sync_to_thread=True, name="book_confirm_submit")
@@ -158,6 +191,10 @@ def confirm(request: AnyRequest, data: Annotated[ConfirmForm, Form]) -> Template
     profile_id = parse_uuid(data.profile_id, "profile")
     practitioner_id = UUID(held["practitioner_id"])
     mode, starts_at = parse_slot(held["slot"])
+    motif = card_or_404(request, practitioner_id).rules.motif(held["motif_id"])
+    if not KnownProfiles(services_of(request), actor, practitioner_id).may_book_for(motif, profile_id):
+        # Checked here for a clear page (the booking command refuses it anyway); the hold is kept.
+        return _confirm_form(request, actor, held, translate(request, NOT_KNOWN))
     try:
         outcome = services_of(request).app.book(
             actor,
@@ -172,6 +209,10 @@ def confirm(request: AnyRequest, data: Annotated[ConfirmForm, Form]) -> Template
     except (SlotTakenError, VideoCapReachedError):
         update_session(request, **{SESSION_HOLD: None})
         return _taken(request, practitioner_id)
+    except MotifNotBookableError:
+        if not restricted(motif):
+            raise
+        return _confirm_form(request, actor, held, translate(request, NOT_KNOWN))  # known no more
     update_session(request, **{SESSION_HOLD: None})
     return committed(request, outcome, f"/my/appointments/{outcome.id}/booked")
 

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from consulta.aggregates.rules import Slot
 from consulta.http import i18n
 from consulta.http.auth import page_actor
+from consulta.http.known_patients import KnownProfiles, restricted
 from consulta.http.pages_common import (
     CSRF_MARK,
     AnyRequest,
@@ -111,21 +112,25 @@ def practitioner_page(request: AnyRequest, practitioner_id: FromPath[UUID]) -> T
     template = template_engine(request).get_template("pages/_motif_slots.html.j2")
     language = i18n.request_language(request)
     field = csrf_input(request)
+    known = KnownProfiles(services_of(request), page_actor(request), card.id)
     motifs: list[dict[str, Any]] = []
     for index, motif in enumerate(card.rules.motifs, start=1):
-        slots = reads.free_slots(card, motif.id, now, horizon, now, limit=SLOTS_SCANNED)
+        # A motif closed to new patients shows its slots only to whom may book it (consulta.http.known_patients).
+        locked = known.locked(motif)
+        slots = [] if locked else reads.free_slots(card, motif.id, now, horizon, now, limit=SLOTS_SCANNED)
         days = [
             (day, day_slots[:SLOTS_PER_DAY])
             for day, day_slots in first_days(slots, card.timezone, DAYS_SHOWN)
         ]
-        entry = {"motif": motif, "days": days}
+        entry = {"motif": motif, "days": days, "locked": locked, "restricted": restricted(motif)}
 
         def render(entry: dict[str, Any] = entry, index: int = index) -> str:
             return template.render(entry=entry, index=index, card=card, request=request, csrf_input=CSRF_MARK)
 
-        # What the section shows is the card (directory positions) and these slots: the key holds both.
+        # What the section shows is the card (directory positions), these slots and whether the viewer
+        # may see them at all (the one viewer-dependent part): the key holds all three.
         shown = tuple((s.starts_at.timestamp(), s.mode) for _day, day_slots in days for s in day_slots)
-        key = ("motif-html", card.id, motif.id, index, language, shown)
+        key = ("motif-html", card.id, motif.id, index, language, locked, shown)
         html = render() if positions is None else reads.remember(key, positions, render)
         motifs.append({**entry, "html": Markup(html.replace(CSRF_MARK, field))})  # noqa: S704  # our template
     return page("practitioner.html.j2", card=card, motifs=motifs, patient=patient_of(request))
@@ -143,7 +148,8 @@ def practitioner_slots(
     first = parse_day(start, card.rules.local_day(now))
     lo, _ = card.rules.day_bounds(first)
     _, hi = card.rules.day_bounds(first + timedelta(days=DAYS_PER_PAGE - 1))
-    slots = reads.free_slots(card, chosen.id, lo, hi, now)
+    locked = KnownProfiles(services_of(request), page_actor(request), card.id).locked(chosen)
+    slots = [] if locked else reads.free_slots(card, chosen.id, lo, hi, now)
     days = dict(by_day(slots, card.timezone))
     week = [
         (first + timedelta(days=i), days.get(first + timedelta(days=i), [])) for i in range(DAYS_PER_PAGE)
@@ -156,6 +162,8 @@ def practitioner_slots(
         previous=first - timedelta(days=DAYS_PER_PAGE) if first > card.rules.local_day(now) else None,
         following=first + timedelta(days=DAYS_PER_PAGE),
         patient=patient_of(request),
+        locked=locked,
+        restricted=restricted(chosen),
     )
 
 
