@@ -36,7 +36,7 @@ def consulta_processes(
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        "CONSULTA_SECRET_KEY": "bench-secret-key",
+        "CONSULTA_SECRET_KEY": "bench-secret",  # the key of bench_settings (common.py)
         "CONSULTA_ENV": "production",
         "CONSULTA_BASE_URL": f"http://127.0.0.1:{port}",
         **LIMITS,

@@ -128,4 +128,7 @@ class Settings:
             "CREATE_TABLE": "no",
             # One round trip per save, table lock kept (docs/performance.md).
             "APPLICATION_RECORDER_TOPIC": "consulta.recorder:ConsultaRecorder",
+            # The application seals second-factor secrets with this key (consulta.totp_seal):
+            # the same key as the one these settings hold, whatever the process environment says.
+            "CONSULTA_SECRET_KEY": self.secret_key,
         }
