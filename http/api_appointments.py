@@ -6,6 +6,7 @@ read models to reach its position, so a GET right after shows its effect.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -90,6 +91,16 @@ def _own_profile(app: Consulta, actor: Actor) -> UUID:
     return profile_id
 
 
+def _named(data: BookingBody) -> tuple[str, date] | None:
+    """The patient's last name and birth date, given together or not at all."""
+    if (data.patient_last_name is None) != (data.patient_birth_date is None):
+        field = "patient_birth_date" if data.patient_birth_date is None else "patient_last_name"
+        raise field_error(field, "goes with the other of patient_last_name and patient_birth_date", "body")
+    if data.patient_last_name is None or data.patient_birth_date is None:
+        return None
+    return data.patient_last_name, data.patient_birth_date
+
+
 def _replay(services: Services, first: Appointment, data: BookingBody, profile_id: UUID) -> AppointmentOut:
     same = (
         first.practitioner_id == data.practitioner_id
@@ -130,6 +141,7 @@ def book_appointment(
     ):
         raise field_error("Idempotency-Key", "must be 1 to 200 printable ASCII characters", "header")
     within_calendar(data.starts_at, "starts_at", "body")
+    named = _named(data)
     profile_id = data.profile_id or _own_profile(app, actor)
     appointment_id = idempotent_id(actor.account_id, idempotency_key) if idempotency_key else None
     if appointment_id is not None and (first := _as_first_booked(app, appointment_id)) is not None:
@@ -143,6 +155,7 @@ def book_appointment(
         profile_id,
         services.clock.now(),
         appointment_id=appointment_id,
+        named=named,
     )
     first = _as_first_booked(app, outcome.id)
     if first is None:  # cannot happen: book() saved it or found it

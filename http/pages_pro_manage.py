@@ -41,6 +41,8 @@ class BookForm(msgspec.Struct):
     motif_id: str
     slot: str
     profile_id: str
+    last_name: str = ""  # with birth_date: a patient new to the practice, as the search found them
+    birth_date: str = ""
 
 
 class BlockForm(msgspec.Struct):
@@ -93,9 +95,15 @@ def book(request: AnyRequest, data: Annotated[BookForm, Form]) -> Template | Red
     card = own_card(request, actor)
     mode, starts_at = parse_slot(data.slot)
     profile_id = parse_uuid(data.profile_id, "patient")
+    named = None
+    if data.last_name.strip() and data.birth_date:
+        try:
+            named = (data.last_name[:100], date.fromisoformat(data.birth_date[:10]))
+        except ValueError:
+            raise bad_input("birth date") from None
     try:
         outcome = services_of(request).app.book(
-            actor, card.id, data.motif_id, mode, starts_at, profile_id, now_of(request)
+            actor, card.id, data.motif_id, mode, starts_at, profile_id, now_of(request), named=named
         )
     except (SlotTakenError, VideoCapReachedError):
         return page("slot_taken.html.j2", 409, practitioner_id=card.id)

@@ -34,6 +34,7 @@ from consulta.aggregates.errors import (
     NotFoundError,
     SlotTakenError,
 )
+from consulta.aggregates.practice_patient import AgendaPatient, names_the_profile
 from consulta.aggregates.practitioner import Practitioner
 from consulta.aggregates.rules import AgendaRules
 from consulta.families import FamilyCommands
@@ -248,13 +249,41 @@ class Consulta(TeleconsultationCommands, IdentityCommands, FamilyCommands, Appli
 
     # -- booking ---------------------------------------------------------
 
-    def _profile_for(self, actor: Actor, profile_id: UUID, practitioner_id: UUID) -> Profile:
+    def _profile_for(
+        self, actor: Actor, profile_id: UUID, practitioner_id: UUID, named: tuple[str, date] | None = None
+    ) -> Profile:
+        """The profile, if the actor may act for it on this agenda; else "profile not found", as if missing.
+
+        Staff may act for a patient of the practice (`_is_practice_patient`), or
+        for anyone whose last name and birth date they give (`named`), as their
+        search finds a patient new to the practice (docs/security.md).
+        """
+        if actor.role != "patient" and not actor.may_manage_agenda(practitioner_id):
+            raise ForbiddenError("practitioner not found")  # before the profile: no hint that it exists
         profile = self.get_profile(profile_id)
         if actor.role == "patient" and profile.manager_id != actor.account_id:
             raise ForbiddenError("profile not found")
-        if actor.role != "patient" and not actor.may_manage_agenda(practitioner_id):
-            raise ForbiddenError("practitioner not found")
+        if actor.role in ("practitioner", "secretary") and not (
+            self._is_practice_patient(practitioner_id, profile)
+            or (named is not None and names_the_profile(*named, profile.last_name, profile.birth_date))
+        ):
+            raise ForbiddenError("profile not found")
         return profile
+
+    def _is_practice_patient(self, practitioner_id: UUID, profile: Profile) -> bool:
+        """Created by the practice, or has or had an appointment in its agenda (any status), or seen."""
+        if practitioner_id in getattr(profile, "practice_ids", ()):
+            return True
+        for index_id in (
+            AgendaPatient.id_for(practitioner_id, profile.id),
+            KnownPatient.id_for(practitioner_id, profile.id),  # honoured before AgendaPatient existed
+        ):
+            try:
+                self.repository.get(index_id)
+            except AggregateNotFoundError:
+                continue
+            return True
+        return False
 
     def hold_slot(
         self,
@@ -302,15 +331,17 @@ class Consulta(TeleconsultationCommands, IdentityCommands, FamilyCommands, Appli
         now: datetime,
         hold_id: UUID | None = None,
         appointment_id: UUID | None = None,
+        named: tuple[str, date] | None = None,
     ) -> Outcome:
         """Book a slot. With an `appointment_id` (an idempotency key), a retry returns the first booking.
 
         The retry is answered before the rules are checked again (the notice
         may have run out since); a key already used for another booking is refused.
+        Staff booking a patient new to the practice pass `named`: (last name, birth date).
         """
         practitioner = self.get_practitioner(practitioner_id)
         rules = practitioner.rules
-        self._profile_for(actor, profile_id, practitioner_id)
+        self._profile_for(actor, profile_id, practitioner_id, named)
         request = (practitioner_id, profile_id, motif_id, mode, starts_at)
         if appointment_id is not None and (existing := self._existing(appointment_id, request)):
             return existing
@@ -345,7 +376,12 @@ class Consulta(TeleconsultationCommands, IdentityCommands, FamilyCommands, Appli
                 by=actor.account_id,
                 by_role=actor.role,
             )
-            return Outcome(new_id, self._save(day, appointment))
+            changed: list[Any] = [day, appointment]
+            try:
+                self.repository.get(AgendaPatient.id_for(practitioner_id, profile_id))
+            except AggregateNotFoundError:  # the first appointment in this agenda: the profile is its patient
+                changed.append(AgendaPatient(practitioner_id, profile_id, new_id, actor.account_id))
+            return Outcome(new_id, self._save(*changed))
 
         return self._retrying(attempt)
 

@@ -56,10 +56,12 @@ async def book_via_pages(
         params={"motif": "consult", "slot": value, "last_name": "pagepatient", "birth_date": "1985-05-17"},
     )
     assert page.status_code == 200 and str(practice["profile"]) in page.text
+    named = {"last_name": "pagepatient", "birth_date": "1985-05-17"}  # the form's hidden fields, as searched
+    assert all(f'name="{k}" value="{v}"' in page.text for k, v in named.items())
     booked = await post_form(
         client,
         "/pro/appointments",
-        {"motif_id": "consult", "slot": value, "profile_id": str(practice["profile"])},
+        {"motif_id": "consult", "slot": value, "profile_id": str(practice["profile"]), **named},
     )
     assert booked.status_code == 303 and booked.headers["location"].startswith("/pro/agenda?day=")
     landing = await client.get(booked.headers["location"])
@@ -243,6 +245,8 @@ async def test_pro_pages_refuse_others_and_bad_input(
                 "motif_id": "consult",
                 "slot": "practice|2020-01-06T08:00:00+00:00",
                 "profile_id": str(practice["profile"]),
+                "last_name": "Pagepatient",
+                "birth_date": "1985-05-17",
             },
         )
         assert bad_book.status_code == 422

@@ -35,6 +35,7 @@ from consulta.aggregates.errors import (
     BlockConflictError,
     BookingWindowError,
     CancellationTooLateError,
+    ForbiddenError,
     SlotTakenError,
     TooEarlyError,
     VideoCapReachedError,
@@ -104,6 +105,7 @@ def refused_as(error: type[Exception] | None, call: Any) -> Any:
         SlotTakenError,
         VideoCapReachedError,
         BookingWindowError,
+        ForbiddenError,
         BlockConflictError,
         AppointmentClosedError,
         CancellationTooLateError,
@@ -232,6 +234,9 @@ class BookingMachine(RuleBasedStateMachine):
         cap = rules.policy.video_daily_cap
         if expected is None and mode == "video" and cap is not None and self._videos(p, DAYS[day]) >= cap:
             expected = VideoCapReachedError
+        patient_here = any(b.practitioner == p and b.profile == profile_id for b in self.bookings.values())
+        if who == 2 and not patient_here:
+            expected = ForbiddenError  # staff book only for a patient of the agenda; checked before the slot
         outcome = refused_as(
             expected,
             lambda: self.app.book(actor, pid, motif, mode, slot.starts_at, profile_id, self.now, hold_id),

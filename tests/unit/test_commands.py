@@ -231,7 +231,11 @@ def test_motif_closed_to_new_patients_needs_an_honoured_visit_first(world):
     patient, profile_id = add_patient(app)
     with pytest.raises(MotifNotBookableError):
         app.book(patient, practitioner_id, "followup", "practice", at(TUESDAY, "09:00"), profile_id, NOW)
-    first = app.book(staff, practitioner_id, "followup", "practice", at(TUESDAY, "09:00"), profile_id, NOW)
+    profile = app.get_profile(profile_id)
+    named = (profile.last_name, profile.birth_date)  # new to the practice: staff name the patient
+    first = app.book(
+        staff, practitioner_id, "followup", "practice", at(TUESDAY, "09:00"), profile_id, NOW, named=named
+    )
     app.mark_honoured(staff, first.id, at(TUESDAY, "09:05"))
     later = at(TUESDAY, "09:05")
     app.book(
