@@ -11,7 +11,11 @@ Everyone else sees the motif with a note to call the practice, and no slots.
 Whether a profile is known is read from the event store, the same aggregate
 the booking command checks (there is no projection of it): one read per
 profile of the viewer, only for a logged-in patient, only when the
-practitioner has such a motif, and once per request.
+practitioner has such a motif, and once per request. The practitioner pages
+keep the answer (profile ids only) in the process's page cache, keyed on the
+projection positions like every entry there: a `KnownPatient` is recorded with
+an honoured appointment, an event that moves every position, so an entry never
+outlives a change it could miss (see consulta.projections.cached).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from uuid import UUID
 
 from consulta.aggregates.rules import Motif
 from consulta.application import Actor
+from consulta.projections.cached import CachedReads
 from consulta.services import Services
 
 NOTE = "Reserved for patients already followed by this practitioner: please call the practice."
@@ -35,11 +40,17 @@ class KnownProfiles:
     """What one viewer may see and book of one practitioner's restricted motifs (read lazily, once)."""
 
     def __init__(
-        self, services: Services, actor: Actor | None, practitioner_id: UUID, staff_may_book: bool = False
+        self,
+        services: Services,
+        actor: Actor | None,
+        practitioner_id: UUID,
+        staff_may_book: bool = False,
+        cache: CachedReads | None = None,
     ) -> None:
         self.services, self.actor, self.practitioner_id = services, actor, practitioner_id
-        self.staff_may_book = staff_may_book
+        self.staff_may_book, self.cache = staff_may_book, cache
         self._profiles: list[dict[str, Any]] | None = None
+        self._any: bool | None = None
 
     @property
     def profiles(self) -> list[dict[str, Any]]:
@@ -58,9 +69,22 @@ class KnownProfiles:
         actor = self.actor
         return self.staff_may_book and actor is not None and actor.may_manage_agenda(self.practitioner_id)
 
+    def _any_known(self) -> bool:
+        if self._any is None:
+            cache, actor = self.cache, self.actor
+            if cache is None or actor is None or actor.role != "patient":
+                self._any = bool(self.profiles)
+            else:
+                key = ("known-profiles", actor.account_id, self.practitioner_id)
+                ids = cache.remember(
+                    key, cache.page_positions(), lambda: tuple(p["id"] for p in self.profiles)
+                )
+                self._any = bool(ids)
+        return self._any
+
     def locked(self, motif: Motif) -> bool:
         """True when the motif's slots are not for this viewer: restricted, and no known profile."""
-        return restricted(motif) and not self.is_staff_of_agenda and not self.profiles
+        return restricted(motif) and not self.is_staff_of_agenda and not self._any_known()
 
     def may_book_for(self, motif: Motif, profile_id: UUID) -> bool:
         """Whether booking this motif for this profile would pass the known-patient rule."""

@@ -112,7 +112,7 @@ def practitioner_page(request: AnyRequest, practitioner_id: FromPath[UUID]) -> T
     template = template_engine(request).get_template("pages/_motif_slots.html.j2")
     language = i18n.request_language(request)
     field = csrf_input(request)
-    known = KnownProfiles(services_of(request), page_actor(request), card.id)
+    known = KnownProfiles(services_of(request), page_actor(request), card.id, cache=reads)
     motifs: list[dict[str, Any]] = []
     for index, motif in enumerate(card.rules.motifs, start=1):
         # A motif closed to new patients shows its slots only to whom may book it (consulta.http.known_patients).
@@ -148,7 +148,7 @@ def practitioner_slots(
     first = parse_day(start, card.rules.local_day(now))
     lo, _ = card.rules.day_bounds(first)
     _, hi = card.rules.day_bounds(first + timedelta(days=DAYS_PER_PAGE - 1))
-    locked = KnownProfiles(services_of(request), page_actor(request), card.id).locked(chosen)
+    locked = KnownProfiles(services_of(request), page_actor(request), card.id, cache=reads).locked(chosen)
     slots = [] if locked else reads.free_slots(card, chosen.id, lo, hi, now)
     days = dict(by_day(slots, card.timezone))
     week = [

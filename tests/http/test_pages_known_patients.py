@@ -15,9 +15,10 @@ import pytest
 from consulta.http.pages_common import slot_value
 from consulta.services import Services
 from consulta.settings import Settings
+from tests.factories import make_patient
 from tests.http.api_helpers import head
 
-from .known_patients_setup import NOTE_EN, NOTE_FR, Practice, make_practice, section
+from .known_patients_setup import NOTE_EN, NOTE_FR, Practice, make_practice, section, seen_once
 from .pages_client import login, page_client, post_form, slot_values
 
 
@@ -121,3 +122,21 @@ async def test_a_parent_books_for_the_known_child_only(
         assert booked.status_code == 303 and booked.headers["location"].endswith("/booked"), booked.text
         rows = services.reads.appointments_of_account(practice.parent.account_id)
         assert {r["profile_id"] for r in rows if r["motif_id"] == "follow-up"} == {practice.child_profile}
+
+
+async def test_a_patient_seen_since_the_page_was_cached_sees_the_slots(
+    settings: Settings, services: Services, practice: Practice
+) -> None:
+    """The page cache keys the answer on the positions: an honoured appointment waited for moves them."""
+    app, now = services.app, services.clock.now()
+    newcomer, profile_id, email = make_patient(app, now, "Nina", "Bientotvue")
+    async with page_client(settings, services) as client:
+        assert (await login(client, email)).status_code == 303
+        url = f"/practitioners/{practice.practitioner_id}"
+        for _ in range(2):  # the second read comes from the cache
+            assert NOTE_FR in section((await client.get(url)).text, "Follow-up visit")
+        assert services.wait_for(
+            seen_once(app, practice.practitioner_id, practice.staff, newcomer, profile_id, now, 2)
+        )
+        closed = section((await client.get(url)).text, "Follow-up visit")
+        assert slot_values(closed) and NOTE_FR not in closed
