@@ -31,9 +31,9 @@ def migrate(settings: Settings) -> None:
             create_positions_table(conn, settings.read_schema)
             for cls in PROJECTIONS.values():
                 install(conn, cls(settings.read_schema))
-            from consulta.projections import audit_log
+            from consulta.projections.audit_log import install as install_access_log
 
-            audit_log.install(conn)  # append-only access log (not a projection: never rebuilt)
+            install_access_log(conn)  # append-only access log (not a projection: never rebuilt)
         finally:
             conn.execute("SELECT pg_advisory_unlock(727001)")
 
