@@ -4,6 +4,7 @@ grant takes effect on the secretary's next request, whatever the session says.""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from uuid import UUID
 
 from litestar.testing import AsyncTestClient
@@ -12,7 +13,7 @@ from consulta.http.app import create_app
 from tests.accounts.conftest import head
 from tests.accounts.principals import PASSWORD, page_login, post_form, with_totp
 from tests.factories import unique_email
-from tests.http.pages_client import slot_values
+from tests.http.pages_client import slot_instant, slot_values
 
 
 async def logged_in(settings, services, principal):  # type: ignore[no-untyped-def]
@@ -65,7 +66,13 @@ async def test_secretary_finds_creates_books_moves_cancels_and_leaves_a_message(
         )
         assert booked.status_code == 303
         day = await client.get(booked.headers["location"])
-        appointment_id = UUID(re.findall(r"/pro/appointments/([0-9a-f-]{36})", day.text)[0])
+        # The one at the booked time: the day may also hold A's, earlier (e.g. booked after noon).
+        starts_at = slot_instant(slot)
+        (row,) = services.reads.agenda(x.practitioner_id, starts_at, starts_at + timedelta(minutes=1))[
+            "appointments"
+        ]
+        appointment_id = row["id"]
+        assert f"/pro/appointments/{appointment_id}" in day.text
         appointment = services.app.get_appointment(x.actor, appointment_id)
         assert appointment.booked_by == sec.actor.account_id and appointment.booked_by_role == "secretary"
         # Move it, then cancel it with a reason.
