@@ -274,16 +274,32 @@ class Consulta(TeleconsultationCommands, IdentityCommands, FamilyCommands, Appli
         """Created by the practice, or has or had an appointment in its agenda (any status), or seen."""
         if practitioner_id in getattr(profile, "practice_ids", ()):
             return True
-        for index_id in (
-            AgendaPatient.id_for(practitioner_id, profile.id),
-            KnownPatient.id_for(practitioner_id, profile.id),  # honoured before AgendaPatient existed
-        ):
-            try:
-                self.repository.get(index_id)
-            except AggregateNotFoundError:
-                continue
+        if self._has_agenda_patient(practitioner_id, profile.id):
             return True
-        return False
+        try:  # seen (honoured) before AgendaPatient existed
+            self.repository.get(KnownPatient.id_for(practitioner_id, profile.id))
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def _has_agenda_patient(self, practitioner_id: UUID, profile_id: UUID) -> bool:
+        """Whether the AgendaPatient exists; one found stays (never removed), so this process remembers it."""
+        key, seen = AgendaPatient.id_for(practitioner_id, profile_id), self._agenda_patients_seen()
+        if key in seen:
+            return True
+        try:
+            self.repository.get(key)
+        except AggregateNotFoundError:
+            return False
+        if len(seen) > 200_000:
+            seen.clear()  # a bound on memory: forgetting only costs a read
+        seen.add(key)
+        return True
+
+    def _agenda_patients_seen(self) -> set[UUID]:
+        """AgendaPatient ids this application found or saved (its own store's: an instance attribute)."""
+        seen: set[UUID] = self.__dict__.setdefault("_seen_agenda_patients", set())
+        return seen
 
     def hold_slot(
         self,
@@ -377,11 +393,11 @@ class Consulta(TeleconsultationCommands, IdentityCommands, FamilyCommands, Appli
                 by_role=actor.role,
             )
             changed: list[Any] = [day, appointment]
-            try:
-                self.repository.get(AgendaPatient.id_for(practitioner_id, profile_id))
-            except AggregateNotFoundError:  # the first appointment in this agenda: the profile is its patient
+            if not self._has_agenda_patient(practitioner_id, profile_id):  # the first appointment there
                 changed.append(AgendaPatient(practitioner_id, profile_id, new_id, actor.account_id))
-            return Outcome(new_id, self._save(*changed))
+            outcome = Outcome(new_id, self._save(*changed))
+            self._agenda_patients_seen().add(AgendaPatient.id_for(practitioner_id, profile_id))
+            return outcome
 
         return self._retrying(attempt)
 
