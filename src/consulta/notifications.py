@@ -39,16 +39,10 @@ def set_reminder_policy(
     app: Consulta, actor: Actor, practitioner_id: UUID, motif_id: str, policy: dict[str, Any]
 ) -> int:
     """The practitioner (or their staff) sets the reminder policy of one motif, or of all ("*")."""
-    if not actor.may_manage_agenda(practitioner_id):
-        raise ForbiddenError("only the practitioner's own staff may change their notifications")
+    aggregate = _policy_of(app, actor, practitioner_id)
     motif_id = (motif_id or "").strip()
     if motif_id != "*" and motif_id not in {m.id for m in app.get_practitioner(practitioner_id).rules.motifs}:
         raise InvalidInputError("no such motif")
-    aggregate: NotificationPolicy
-    try:
-        aggregate = app.repository.get(NotificationPolicy.id_for(practitioner_id))
-    except AggregateNotFoundError:
-        aggregate = NotificationPolicy(practitioner_id=practitioner_id)
     aggregate.set_policy(motif_id, policy, DEFAULT_POLICY)
     return _position(app, aggregate)
 
@@ -59,12 +53,17 @@ def choose_daily_summary(app: Consulta, actor: Actor, practitioner_id: UUID, ena
     Returns the log position (0 when nothing changed). A bad hour raises
     InvalidInputError before anything is saved.
     """
-    if not actor.may_manage_agenda(practitioner_id):
-        raise ForbiddenError("only the practitioner's own staff may change their notifications")
-    aggregate: NotificationPolicy
-    try:
-        aggregate = app.repository.get(NotificationPolicy.id_for(practitioner_id))
-    except AggregateNotFoundError:
-        aggregate = NotificationPolicy(practitioner_id=practitioner_id)
+    aggregate = _policy_of(app, actor, practitioner_id)
     aggregate.choose_daily_summary(enabled, hour)
     return _position(app, aggregate)
+
+
+def _policy_of(app: Consulta, actor: Actor, practitioner_id: UUID) -> NotificationPolicy:
+    """The practitioner's notification policy, for their own staff only (new when none is recorded)."""
+    if not actor.may_manage_agenda(practitioner_id):
+        raise ForbiddenError("only the practitioner's own staff may change their notifications")
+    try:
+        found: NotificationPolicy = app.repository.get(NotificationPolicy.id_for(practitioner_id))
+    except AggregateNotFoundError:
+        return NotificationPolicy(practitioner_id=practitioner_id)
+    return found
