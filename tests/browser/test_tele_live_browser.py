@@ -4,10 +4,8 @@ lapses, the patient comes back, and the waiting page moves to the call when admi
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,16 +13,9 @@ import pytest
 from consulta.services import Services
 from consulta.settings import Settings
 from tests.tele.live_server import open_now, practitioner_session, serve_web
+from tests.tele.test_browser import CHROMIUM, FLAGS, IN_CI
 from tests.tele.test_pages import known_patient
 
-CHROMIUM = Path("/usr/bin/chromium")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream", "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--disable-quic",
-]  # fmt: skip
 PRESENCE = 3  # seconds without a heartbeat before "connection lost" (30 in production)
 
 pytestmark = pytest.mark.browser
