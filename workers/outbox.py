@@ -1,12 +1,24 @@
-"""Delivering one due notification, exactly once as far as we can tell.
+"""Delivering due notifications, exactly once as far as we can tell.
 
-`Deliverer.deliver(key)` is what the actor runs. In one transaction it locks
-the due row (`FOR UPDATE SKIP LOCKED`: a second copy of the message, running
-at the same time, finds it locked and does nothing), returns when the row is
-done or `notification_sent` already has the key, re-reads the appointment(s)
-and skips what is no longer relevant (cancelled, moved, past, no address,
-channel turned off), postpones an SMS out of the quiet hours, sends, and
-records the provider's id with the row done, in the same transaction.
+`Deliverer.deliver_many(keys)` is what the actor runs (`deliver(key)` is a
+batch of one). On one database connection, in autocommit:
+
+1. It takes a session advisory lock per key (`pg_try_advisory_lock`): a second
+   copy of the message, running at the same time in another worker, finds the
+   key taken and does nothing ("busy or unknown"). The locks live as long as
+   the connection: a worker killed mid-batch loses them at once, so the
+   redelivered message can go ahead.
+2. Once locked, it reads the batch's due rows and what they need (the
+   appointments, the people) in a few statements for the whole batch, and
+   skips a key already done or already recorded in `notification_sent`.
+3. For each key it skips what is no longer relevant (cancelled, moved, past,
+   no address, channel turned off), postpones an SMS out of the quiet hours,
+   sends, and records the provider's id (`notification_sent`) with the row
+   done, in one statement committed as soon as the server has accepted the
+   message. Only that one message can go twice if the worker dies between
+   the server's acceptance and the commit.
+4. The outcomes that send nothing (skips, postponements) are written in one
+   statement at the end, and the locks are released.
 
 A temporary failure (server down, 4xx) puts the row back with a later
 `due_at` (exponential backoff) for the scheduler to claim again; after
@@ -17,6 +29,7 @@ Both live in PostgreSQL, so losing Redis loses neither.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -39,24 +52,92 @@ log = logging.getLogger(__name__)
 TEMPORARY = (TemporaryEmailError, TemporarySmsError)
 PERMANENT = (PermanentEmailError, PermanentSmsError)
 
+LOCK_CLASS = 727005  # the first key of the advisory locks on notification keys (the second: hashtext(key))
+OWN_READS = ("daily_summary", "tele_invitation")  # kinds that read what they need themselves, at send time
+
+_LOCK = "SELECT k FROM unnest(%s::text[]) AS u(k) WHERE pg_try_advisory_lock(%s::int, hashtext(k))"
+_DUE = (
+    "SELECT d.*, EXISTS (SELECT 1 FROM {s}.notification_sent t WHERE t.key = d.key) AS sent_before"
+    " FROM {s}.notification_due d WHERE d.key = ANY(%s)"
+)
 _APPOINTMENTS = (
-    "SELECT a.id, a.practitioner_id, a.profile_id, a.starts_at, a.ends_at, a.mode, a.status, a.version,"
+    "SELECT a.id, a.practitioner_id, a.profile_id, a.starts_at, a.ends_at, a.mode, a.status, a.version, a.day,"
     " p.name AS practice, p.address, p.timezone, p.account_id AS practitioner_account,"
     " coalesce(m.name, a.motif_id) AS motif"
     " FROM {s}.notify_appointments a JOIN {s}.notify_practitioners p ON p.id = a.practitioner_id"
     " LEFT JOIN {s}.notify_motifs m ON m.practitioner_id = a.practitioner_id AND m.motif_id = a.motif_id"
 )
-_PATIENT = (
-    "SELECT f.first_name, f.last_name, coalesce(nullif(f.email, ''), acc.email) AS email, f.phone,"
+_BY_ID = _APPOINTMENTS + " WHERE a.id = ANY(%s)"
+# A reminder covers the patient's appointments still booked that day (one message for several).
+_BY_DAY = (
+    _APPOINTMENTS + " JOIN unnest(%s::uuid[], %s::date[]) AS w(profile_id, day)"
+    " ON a.profile_id = w.profile_id AND a.day = w.day WHERE a.status = 'booked' ORDER BY a.starts_at"
+)
+_PATIENTS = (
+    "SELECT f.id, f.first_name, f.last_name, coalesce(nullif(f.email, ''), acc.email) AS email, f.phone,"
     " coalesce(pref.language, acc.language, 'fr') AS language, coalesce(pref.email, true) AS email_on,"
     " coalesce(pref.sms, true) AS sms_on, pref.timezone AS zone"
     " FROM {s}.notify_profiles f LEFT JOIN {s}.notify_accounts acc ON acc.id = f.manager_id"
-    " LEFT JOIN {s}.notify_preferences pref ON pref.account_id = f.manager_id WHERE f.id = %s"
+    " LEFT JOIN {s}.notify_preferences pref ON pref.account_id = f.manager_id WHERE f.id = ANY(%s)"
 )
 _STAFF = (
-    "SELECT acc.email, '' AS phone, coalesce(acc.language, 'fr') AS language, true AS email_on, false AS sms_on"
-    " FROM {s}.notify_accounts acc WHERE acc.id = %s"
+    "SELECT acc.id, acc.email, '' AS phone, coalesce(acc.language, 'fr') AS language, true AS email_on,"
+    " false AS sms_on FROM {s}.notify_accounts acc WHERE acc.id = ANY(%s)"
 )
+_SENT = (
+    "WITH sent AS (INSERT INTO {s}.notification_sent (key, channel, provider_id) VALUES (%s, %s, %s))"
+    " UPDATE {s}.notification_due SET done_at = now(), outcome = 'sent' WHERE key = %s"
+)
+_FINISH = (
+    "UPDATE {s}.notification_due d SET done_at = now(), outcome = o.outcome"
+    " FROM unnest(%s::text[], %s::text[]) AS o(key, outcome) WHERE d.key = o.key"
+)
+_POSTPONE = (
+    "UPDATE {s}.notification_due d SET due_at = o.due_at, claimed_at = NULL"
+    " FROM unnest(%s::text[], %s::timestamptz[]) AS o(key, due_at) WHERE d.key = o.key"
+)
+
+
+class Batch:
+    """What a batch of due rows needs from the read model, read in a few statements for all of them."""
+
+    def __init__(
+        self, deliverer: Deliverer, cur: psycopg.Cursor[Any], dues: Sequence[dict[str, Any]]
+    ) -> None:
+        q = deliverer.q
+        ours = [d for d in dues if d["kind"] not in OWN_READS]
+        ids = list({d["appointment_id"] for d in ours if d["kind"] != "reminder" and d["appointment_id"]})
+        days = list({(d["profile_id"], d["day"]) for d in ours if d["kind"] == "reminder" and d["day"]})
+        self.by_id: dict[Any, dict[str, Any]] = {}
+        self.by_day: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+        if ids:
+            cur.execute(q(_BY_ID), (ids,))
+            self.by_id = {r["id"]: r for r in cur.fetchall()}
+        if days:
+            cur.execute(q(_BY_DAY), ([p for p, _ in days], [d for _, d in days]))
+            for r in cur.fetchall():
+                self.by_day.setdefault((r["profile_id"], r["day"]), []).append(r)
+        firsts = [*self.by_id.values(), *(rows[0] for rows in self.by_day.values())]
+        self.patients: dict[Any, dict[str, Any]] = {}
+        self.staff: dict[Any, dict[str, Any]] = {}
+        if firsts:
+            cur.execute(q(_PATIENTS), (list({a["profile_id"] for a in firsts}),))
+            self.patients = {r["id"]: r for r in cur.fetchall()}
+        accounts = (
+            {a["practitioner_account"] for a in firsts}
+            if any(d["kind"].startswith("alert_") for d in ours)
+            else set()
+        )
+        if accounts:
+            cur.execute(q(_STAFF), (list(accounts),))
+            self.staff = {r["id"]: r for r in cur.fetchall()}
+
+    def appointments(self, due: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+        if due["kind"] == "reminder":
+            rows = self.by_day.get((due["profile_id"], due["day"]), [])
+            return [r for r in rows if r["starts_at"] > now]
+        found = self.by_id.get(due["appointment_id"])
+        return [found] if found is not None else []
 
 
 class Deliverer:
@@ -87,86 +168,118 @@ class Deliverer:
         return self.deliver_many([key])[0]
 
     def deliver_many(self, keys: Sequence[str]) -> list[str]:
-        """Send several notifications on one database connection, one transaction each.
+        """Send several notifications on one database connection; outcomes in the order of `keys`.
 
-        Each key is locked, sent and recorded in its own transaction, so a crash
-        leaves every earlier key of the batch recorded as sent. A key that
+        Each sent message is recorded as soon as the server has accepted it, so a
+        crash leaves every earlier key of the batch recorded as sent. A key that
         raises does not stop the others; the message is then retried. Once a channel
         fails for a temporary reason (the server is down), the batch's other
         messages on that channel are put back with the same backoff, untried.
         """
-        down: dict[str, str] = {}
-        outcomes: list[str] = []
-        broken: Exception | None = None
         with self.pool.connection() as conn:
+            if not conn.autocommit:
+                conn.autocommit = True
+            try:
+                return self._deliver_on(conn, list(keys))
+            finally:
+                self._unlock(conn)
+
+    @staticmethod
+    def _unlock(conn: psycopg.Connection[Any]) -> None:
+        try:
+            conn.execute("SELECT pg_advisory_unlock_all()")
+        except Exception:
+            # A connection that may still hold locks must not go back to the pool: close it, the server frees them.
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _deliver_on(self, conn: psycopg.Connection[Any], keys: list[str]) -> list[str]:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(_LOCK, (keys, LOCK_CLASS))
+            locked = {r["k"] for r in cur.fetchall()}
+            # Read after the locks are held: a copy that sent and recorded a key before we locked it is seen.
+            dues: dict[str, dict[str, Any]] = {}
+            if locked:
+                cur.execute(self.q(_DUE), (list(locked),))
+                dues = {d["key"]: d for d in cur.fetchall()}
+            now = self.clock()
+            pending = [
+                d
+                for d in dues.values()
+                if d["done_at"] is None and d["failed_at"] is None and not d["sent_before"]
+            ]
+            batch = Batch(self, cur, pending)
+            down: dict[str, str] = {}
+            finished: dict[str, str] = {}
+            postponed: dict[str, datetime] = {}
+            outcomes: list[str] = []
+            broken: Exception | None = None
+            seen: set[str] = set()
             for key in keys:
-                try:
-                    outcomes.append(self._deliver_on(conn, key, down))
-                except psycopg.OperationalError:
-                    raise  # the database is gone: the whole message is retried, done keys are skipped
-                except Exception as error:  # one key's fault must not hold back the others of the batch
-                    log.warning("notification %s raised %s", key.partition(":")[0], type(error).__name__)
-                    outcomes.append(f"error: {type(error).__name__}")
-                    broken = broken or error
+                due = dues.get(key) if key in locked else None
+                if due is None:
+                    outcomes.append("busy or unknown")
+                elif key in seen or due["done_at"] is not None or due["failed_at"] is not None:
+                    outcomes.append("already done")
+                elif due["sent_before"]:
+                    finished[key] = "sent before"
+                    outcomes.append("sent before")
+                else:
+                    try:
+                        outcomes.append(self._deliver_one(cur, due, batch, now, down, finished, postponed))
+                    except psycopg.OperationalError:
+                        raise  # the database is gone: the whole message is retried, done keys are skipped
+                    except Exception as error:  # one key's fault must not hold back the others of the batch
+                        log.warning("notification %s raised %s", key.partition(":")[0], type(error).__name__)
+                        outcomes.append(f"error: {type(error).__name__}")
+                        broken = broken or error
+                seen.add(key)
+            if finished:
+                cur.execute(self.q(_FINISH), (list(finished), list(finished.values())))
+            if postponed:
+                cur.execute(self.q(_POSTPONE), (list(postponed), list(postponed.values())))
         if broken is not None:
             raise broken  # dramatiq retries the message: the keys done meanwhile are skipped
         return outcomes
 
-    def _deliver_on(self, conn: psycopg.Connection[Any], key: str, down: dict[str, str]) -> str:
-        # Pipeline mode: BEGIN travels with the locking read, the record with COMMIT.
-        with conn.pipeline(), conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                self.q(
-                    "SELECT d.*, EXISTS (SELECT 1 FROM {s}.notification_sent t WHERE t.key = d.key) AS sent_before"
-                    " FROM {s}.notification_due d WHERE d.key = %s FOR UPDATE OF d SKIP LOCKED"
-                ),
-                (key,),
-            )
-            due = cur.fetchone()
-            if due is None:
-                return "busy or unknown"
-            if due["done_at"] is not None or due["failed_at"] is not None:
-                return "already done"
-            if due["sent_before"]:
-                return self._finish(cur, key, "sent before")
-            now = self.clock()
-            reason, message = self._compose(cur, due, now)
-            if message is None:
-                return self._finish(cur, key, f"skipped: {reason}")
-            address, rendered, zone, channel, items = message
+    def _deliver_one(
+        self,
+        cur: psycopg.Cursor[Any],
+        due: dict[str, Any],
+        batch: Batch,
+        now: datetime,
+        down: dict[str, str],
+        finished: dict[str, str],
+        postponed: dict[str, datetime],
+    ) -> str:
+        key = due["key"]
+        reason, message = self._compose(cur, due, batch, now)
+        if message is None:
+            finished[key] = f"skipped: {reason}"
+            return finished[key]
+        address, rendered, zone, channel, items = message
+        if channel == "sms":
+            later = quiet_until(now, zone)
+            if later is not None:
+                postponed[key] = later
+                return "postponed: quiet hours"
+        if channel in down:
+            return self._retry_later(cur, due, down[channel], now)
+        try:
             if channel == "sms":
-                later = quiet_until(now, zone)
-                if later is not None:
-                    cur.execute(
-                        self.q(
-                            "UPDATE {s}.notification_due SET due_at = %s, claimed_at = NULL WHERE key = %s"
-                        ),
-                        (later, key),
-                    )
-                    return "postponed: quiet hours"
-            if channel in down:
-                return self._retry_later(cur, due, down[channel], now)
-            try:
-                if channel == "sms":
-                    assert self.sms is not None
-                    provider_id = self.sms.send(address, rendered.sms, key)
-                else:
-                    provider_id = self.email.send(
-                        address, rendered.subject, rendered.text, None, key, self._calendar(due, items, now)
-                    )
-            except TEMPORARY as error:
-                down[channel] = str(error)
-                return self._retry_later(cur, due, str(error), now)
-            except PERMANENT as error:
-                return self._fail(cur, key, str(error))
-            cur.execute(
-                self.q(
-                    "WITH sent AS (INSERT INTO {s}.notification_sent (key, channel, provider_id) VALUES (%s, %s, %s))"
-                    " UPDATE {s}.notification_due SET done_at = now(), outcome = 'sent' WHERE key = %s"
-                ),
-                (key, channel, provider_id, key),
-            )
-            return "sent"
+                assert self.sms is not None
+                provider_id = self.sms.send(address, rendered.sms, key)
+            else:
+                provider_id = self.email.send(
+                    address, rendered.subject, rendered.text, None, key, self._calendar(due, items, now)
+                )
+        except TEMPORARY as error:
+            down[channel] = str(error)
+            return self._retry_later(cur, due, str(error), now)
+        except PERMANENT as error:
+            return self._fail(cur, key, str(error))
+        cur.execute(self.q(_SENT), (key, channel, provider_id, key))  # committed now (autocommit)
+        return "sent"
 
     @staticmethod
     def _calendar(due: dict[str, Any], items: list[dict[str, Any]], now: datetime) -> list[Attachment]:
@@ -175,13 +288,6 @@ class Deliverer:
             return []
         a = items[0]
         return [("rendez-vous.ics", "text/calendar; method=PUBLISH", appointment_ics(a, a["ends_at"], now))]
-
-    def _finish(self, cur: psycopg.Cursor[Any], key: str, outcome: str) -> str:
-        cur.execute(
-            self.q("UPDATE {s}.notification_due SET done_at = now(), outcome = %s WHERE key = %s"),
-            (outcome, key),
-        )
-        return outcome
 
     def _fail(self, cur: psycopg.Cursor[Any], key: str, error: str) -> str:
         cur.execute(
@@ -208,7 +314,9 @@ class Deliverer:
         )
         return f"retry later: {error}"
 
-    def _compose(self, cur: psycopg.Cursor[Any], due: dict[str, Any], now: datetime) -> tuple[str, Any]:
+    def _compose(
+        self, cur: psycopg.Cursor[Any], due: dict[str, Any], batch: Batch, now: datetime
+    ) -> tuple[str, Any]:
         kind, channel = due["kind"], due["channel"]
         if kind == "daily_summary":  # a practitioner's day, read now (workers/summary.py)
             from .summary import compose_summary  # here, to keep this change inside _compose
@@ -218,17 +326,7 @@ class Deliverer:
             from .invitation import compose_invitation
 
             return compose_invitation(self, cur, due, now)
-        if kind == "reminder":
-            cur.execute(
-                self.q(
-                    _APPOINTMENTS + " WHERE a.profile_id = %s AND a.day = %s AND a.status = 'booked'"
-                    " AND a.starts_at > %s ORDER BY a.starts_at"
-                ),
-                (due["profile_id"], due["day"], now),
-            )
-        else:
-            cur.execute(self.q(_APPOINTMENTS + " WHERE a.id = %s"), (due["appointment_id"],))
-        rows = cur.fetchall()
+        rows = batch.appointments(due, now)
         if not rows:
             return "no appointment still to come", None
         first = rows[0]
@@ -243,11 +341,8 @@ class Deliverer:
             return "moved again since", None
         if kind in ("cancelled", "alert_cancelled") and first["status"] != "cancelled":
             return "not cancelled", None
-        if kind.startswith("alert_"):
-            cur.execute(self.q(_STAFF), (first["practitioner_account"],))
-        else:
-            cur.execute(self.q(_PATIENT), (first["profile_id"],))
-        person = cur.fetchone()
+        patient_row = batch.patients.get(first["profile_id"])
+        person = batch.staff.get(first["practitioner_account"]) if kind.startswith("alert_") else patient_row
         if person is None:
             return "no recipient", None
         address = person["phone"] if channel == "sms" else person["email"]
@@ -261,12 +356,7 @@ class Deliverer:
         name = f"{person.get('first_name', '')} {person.get('last_name', '')}".strip()
         patient = name
         if kind.startswith("alert_"):
-            cur.execute(
-                self.q("SELECT first_name, last_name FROM {s}.notify_profiles WHERE id = %s"),
-                (first["profile_id"],),
-            )
-            p = cur.fetchone()
-            patient = f"{p['first_name']} {p['last_name']}" if p else ""
+            patient = f"{patient_row['first_name']} {patient_row['last_name']}" if patient_row else ""
         rendered = render(
             kind, person["language"], {"a": items[0], "items": items, "name": name, "patient": patient}
         )

@@ -20,7 +20,12 @@ _deliverer: Deliverer | None = None
 
 def build(settings: Settings, pool_size: int = 4, **options: Any) -> Deliverer:
     pool = ConnectionPool(
-        settings.database_url, min_size=1, max_size=pool_size, open=True, name="notifications"
+        settings.database_url,
+        min_size=1,
+        max_size=pool_size,
+        open=True,
+        name="notifications",
+        kwargs={"autocommit": True},  # the Deliverer commits each statement (workers/outbox.py)
     )
     return Deliverer(
         pool,
