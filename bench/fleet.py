@@ -155,4 +155,5 @@ def cpu_seconds(fleet: Fleet, inbox_pid: int) -> dict[str, float]:
     parts["postgresql"] = sum(_ticks(p, True) for p in _pids_named("postgres")) / tick
     parts["redis"] = sum(_ticks(p, False) for p in _pids_named("redis-server")) / tick
     parts["smtp server"] = _ticks(inbox_pid, False) / tick
+    parts["bench (its inbox reader)"] = _ticks(os.getpid(), False) / tick
     return parts

@@ -96,6 +96,7 @@ def end_to_end(url: str, bookings: int, namespace: str) -> tuple[float, float, A
             ).fetchone()
         first_row = float(row[0])  # the projection's first transaction: the first booking event handled
         rate = expected / (max(inbox.arrived.values()) - first_row)
+        timeline(url, first_row, sorted(inbox.arrived.values()))
         print(
             f"end to end (booking event -> SMTP): {rate:,.0f} e-mails/s; no-op actor {baseline:,.0f} messages/s;"
             f" ratio {rate / baseline:.2f}x (target >= 0.5x)",
@@ -113,6 +114,23 @@ def end_to_end(url: str, bookings: int, namespace: str) -> tuple[float, float, A
         fleet.close()
         inbox.stop()
     return rate, baseline, lateness
+
+
+def timeline(url: str, start: float, arrivals: list[float]) -> None:
+    """When each stage got through the backlog, in seconds from the projection's first row."""
+    with psycopg.connect(url) as conn:
+        projected, claimed, recorded = conn.execute(
+            "SELECT extract(epoch FROM max(d.created_at)), extract(epoch FROM max(d.claimed_at)),"
+            " extract(epoch FROM max(s.sent_at)) FROM read.notification_due d"
+            " LEFT JOIN read.notification_sent s ON s.key = d.key"
+        ).fetchone()
+    half = arrivals[len(arrivals) // 2]
+    print(
+        f"timeline (s from the projection's first row): rows projected by {float(projected) - start:.2f},"
+        f" claimed by {float(claimed) - start:.2f}; e-mails arrived: first {arrivals[0] - start:.2f},"
+        f" half {half - start:.2f}, last {arrivals[-1] - start:.2f} (recorded by {float(recorded) - start:.2f})",
+        flush=True,
+    )
 
 
 def reminder_lateness(url: str, inbox: Any, count: int) -> Any:
