@@ -1,31 +1,14 @@
-"""The bytes of an SMTP exchange: messages written with CRLF line ends, and MAIL, RCPT and DATA pipelined.
+"""The bytes of an SMTP exchange: MAIL, RCPT and DATA pipelined, the message dot-stuffed.
 
-Used by `consulta.workers.email.SmtpSender`.
+Used by `consulta.workers.email.SmtpSender`; the message bytes (CRLF line ends) come from
+`consulta.workers.mime`.
 """
 
 from __future__ import annotations
 
 import re
 import smtplib
-from email.policy import Compat32
-from typing import Any
 
-
-class _Unfolded(Compat32):
-    """compat32 with CRLF line ends that writes ASCII header values as they are.
-
-    build_message encodes every header value to ASCII beforehand (RFC 2047 where needed),
-    so folding them again (about half the cost of writing a message) is skipped; lines
-    stay within RFC 5322's limit of 998 characters. Anything else folds as before."""
-
-    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
-        plain = isinstance(value, str) and value.isascii() and "\r" not in value and "\n" not in value
-        if plain and len(name) + len(value) < 990:
-            return f"{name}: {value}{self.linesep}"
-        return str(super()._fold(name, value, sanitize))  # type: ignore[misc]
-
-
-CRLF = _Unfolded(linesep="\r\n")
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
