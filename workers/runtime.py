@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 from consulta.settings import Settings
@@ -18,6 +19,15 @@ _lock = threading.Lock()
 _deliverer: Deliverer | None = None
 
 
+def _asynchronous_commit(conn: psycopg.Connection[Any]) -> None:
+    """The worker's commits return before PostgreSQL has flushed them to disk (they are visible
+    to every other session at once). Waiting for the flush of each sent message's record was
+    the worker's main wait under load; what it protects against is PostgreSQL itself crashing
+    within a fraction of a second of a send, and then the message goes twice, never not at all
+    (docs/notifications.md, "Delivery guarantees")."""
+    conn.execute("SET synchronous_commit = off")
+
+
 def build(settings: Settings, pool_size: int = 4, **options: Any) -> Deliverer:
     pool = ConnectionPool(
         settings.database_url,
@@ -26,6 +36,7 @@ def build(settings: Settings, pool_size: int = 4, **options: Any) -> Deliverer:
         open=True,
         name="notifications",
         kwargs={"autocommit": True},  # the Deliverer commits each statement (workers/outbox.py)
+        configure=_asynchronous_commit,
     )
     return Deliverer(
         pool,
