@@ -12,6 +12,8 @@ def _escape(text: str) -> str:
 
 def _fold(line: str) -> str:
     """Lines of at most 75 octets, continued with a space."""
+    if len(line) <= 75 and line.isascii():
+        return line
     data, parts = line.encode(), list[str]()
     while len(data) > 75:
         cut = 75 if not parts else 74

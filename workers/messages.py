@@ -112,7 +112,8 @@ def place(language: str, a: dict[str, Any]) -> str:
     return ("au cabinet, " if language == "fr" else "at the practice, ") + a["address"]
 
 
-def render(kind: str, language: str, context: dict[str, Any]) -> Rendered:
+def render(kind: str, language: str, context: dict[str, Any], channel: str | None = None) -> Rendered:
+    """The message's blocks; with a `channel`, only that channel's ("email": subject and text; "sms")."""
     language = language if language in LANGUAGES else "fr"
     template = environment().get_template(f"{language}/{template_name(kind)}.j2")
     context = {
@@ -121,10 +122,11 @@ def render(kind: str, language: str, context: dict[str, Any]) -> Rendered:
         "place": lambda a: place(language, a),
         **context,
     }
+    email, sms = channel in (None, "email"), channel in (None, "sms")
     return Rendered(
-        subject=_block(template, "subject", context),
-        text=_block(template, "text", context) + "\n",
-        sms=_block(template, "sms", sms_context(context)),
+        subject=_block(template, "subject", context) if email else "",
+        text=_block(template, "text", context) + "\n" if email else "",
+        sms=_block(template, "sms", sms_context(context)) if sms else "",
     )
 
 

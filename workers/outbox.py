@@ -358,6 +358,9 @@ class Deliverer:
         if kind.startswith("alert_"):
             patient = f"{patient_row['first_name']} {patient_row['last_name']}" if patient_row else ""
         rendered = render(
-            kind, person["language"], {"a": items[0], "items": items, "name": name, "patient": patient}
+            kind,
+            person["language"],
+            {"a": items[0], "items": items, "name": name, "patient": patient},
+            channel,
         )
         return "", (address, rendered, person.get("zone") or first["timezone"], channel, items)

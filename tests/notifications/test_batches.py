@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from consulta.workers.email import message_id_for
+from consulta.workers.outbox import LOCK_CLASS
 from consulta.workers.scheduler import Scheduler
 from tests.notifications.helpers import Clock, book_ahead, deliverer
 from tests.notifications.smtp_server import SmtpServer
@@ -117,3 +118,55 @@ def test_a_key_that_raises_does_not_hold_back_the_rest_of_its_batch(services, se
     assert len(smtp.messages) == 2  # the two others went out in the same pass
     assert d.deliver_many(keys) == ["sent", "already done", "already done"]  # the retry sends the first, once
     assert len(smtp.messages) == 3
+
+
+def advisory_locks(conn: Any) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    ).fetchone()[0]
+
+
+def test_a_key_held_by_another_worker_is_left_to_it_and_sent_once_released(services, settings, now, smtp):
+    booked = book_ahead(services, now, 10)
+    key = f"confirmation:email:{booked.id}"
+    d = deliverer(settings.database_url, smtp.port, Clock(now + timedelta(seconds=5)))
+    with psycopg.connect(settings.database_url, autocommit=True) as other:  # another worker's session
+        other.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (LOCK_CLASS, key))
+        assert d.deliver_many([key]) == ["busy or unknown"]
+        assert smtp.messages == []
+    # Its session ended without recording anything (a worker killed mid-send): the lock went with it.
+    assert d.deliver_many([key]) == ["sent"]
+    assert d.deliver_many([key]) == ["already done"]
+    assert len(smtp.messages) == 1
+
+
+def test_the_connection_goes_back_to_the_pool_without_locks_even_after_a_key_raised(
+    services, settings, now, smtp
+):
+    bookings = [book_ahead(services, now, 10, index=i) for i in range(2)]
+    keys = [f"confirmation:email:{b.id}" for b in bookings]
+    d = deliverer(settings.database_url, smtp.port, Clock(now + timedelta(seconds=5)))
+    d.pool.resize(1, 1)  # one connection: the one the batch used
+    d.email = FailingOnce(d.email, fail_at=1)
+    with pytest.raises(RuntimeError):
+        d.deliver_many(keys)
+    with d.pool.connection() as conn:
+        assert advisory_locks(conn) == 0
+    with psycopg.connect(settings.database_url, autocommit=True) as other:  # nobody else is kept out
+        taken = other.execute(
+            "SELECT bool_and(pg_try_advisory_lock(%s, hashtext(k))) FROM unnest(%s::text[]) AS u(k)",
+            (LOCK_CLASS, keys),
+        ).fetchone()[0]
+        assert taken is True
+
+
+def test_the_worker_pool_commits_each_statement_without_waiting_for_the_flush(settings):
+    from consulta.workers import runtime
+
+    d = runtime.build(settings, pool_size=1)
+    try:
+        with d.pool.connection() as conn:
+            assert conn.autocommit is True
+            assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "off"
+    finally:
+        d.pool.close()
