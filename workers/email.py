@@ -18,7 +18,9 @@ import re
 import smtplib
 import ssl
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
@@ -29,9 +31,15 @@ from consulta.settings import Settings
 from .mime import Attachment as Attachment  # re-exported: outbox and tests import them from here
 from .mime import message_bytes, parse_address
 from .mime import message_id_for as message_id_for
-from .smtp_wire import pipelined
+from .smtp_wire import one_by_one, pipelined_many
 
 QUEUED_AS = re.compile(rb"queued as ([A-Za-z0-9._@<>-]+)", re.IGNORECASE)
+
+
+# A connection idle for longer is checked with NOOP before a batch: servers close idle
+# connections after minutes (Postfix: 300 s), and a message sent on a dead one would have
+# to wait for its retry. Under load, connections are never idle that long: no extra round trip.
+IDLE_CHECK_SECONDS = 10.0
 
 
 class EmailError(Exception):
@@ -46,6 +54,23 @@ class PermanentEmailError(EmailError):
     """The server refused the message for good (5xx)."""
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of a batch (`EmailSender.send_many`); the arguments of `send`."""
+
+    to: str
+    subject: str
+    text: str
+    html: str | None
+    idempotency_key: str
+    attachments: Sequence[Attachment] = ()
+
+
+# What `send_many` yields for each message: its index and the provider's id, or the exception
+# that kept it from going. After a TemporaryEmailError nothing more of the batch is tried.
+Outcomes = Iterator[tuple[int, str | Exception]]
+
+
 class EmailSender(Protocol):
     def send(
         self,
@@ -56,6 +81,27 @@ class EmailSender(Protocol):
         idempotency_key: str,
         attachments: Sequence[Attachment] = (),
     ) -> str: ...
+
+    def send_many(self, messages: Sequence[Outgoing]) -> Outcomes: ...
+
+
+def send_each(sender: EmailSender, messages: Sequence[Outgoing]) -> Outcomes:
+    """`send_many` as one `send` after another, for senders without a batch path of their own."""
+    for index, m in enumerate(messages):
+        try:
+            yield index, sender.send(m.to, m.subject, m.text, m.html, m.idempotency_key, m.attachments)
+        except TemporaryEmailError as error:
+            yield index, error
+            return
+        except Exception as error:  # this message's fault (a bad address...): the others still go
+            yield index, error
+
+
+def _answered(code: int, reply: bytes | str) -> EmailError:
+    """The error for a refusal: 5xx is for good, anything else (4xx) is worth trying again later."""
+    kind = PermanentEmailError if 500 <= code < 600 else TemporaryEmailError
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return kind(f"SMTP server answered {code} {text[:100]}".strip())
 
 
 class SmtpSender:
@@ -102,32 +148,82 @@ class SmtpSender:
         attachments: Sequence[Attachment] = (),
     ) -> str:
         """Send over this thread's open connection (opened, upgraded and authenticated once)."""
-        content, message_id = message_bytes(
-            self.sender, to, subject, text, html, idempotency_key, attachments
-        )
-        envelope = (parse_address(self.sender)[1], parse_address(to)[1], content, message_id)
-        try:
-            reused = getattr(self._local, "smtp", None) is not None
+        for _, outcome in self.send_many([Outgoing(to, subject, text, html, idempotency_key, attachments)]):
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+        raise TemporaryEmailError("SMTP server gave no answer")  # not reached: one message, one outcome
+
+    def send_many(self, messages: Sequence[Outgoing]) -> Outcomes:
+        """The messages on this thread's connection, pipelined across messages when the server offers
+        PIPELINING (`smtp_wire.pipelined_many`: one round trip a message), else one after another.
+        Each outcome is yielded as soon as the server has answered for that message, so that the
+        caller can record it before the next goes. After a temporary failure nothing more is tried."""
+        ready: list[tuple[int, str, bytes, str]] = []  # index, recipient, content, Message-ID
+        for index, m in enumerate(messages):
             try:
-                return self._transact(self._connection(), *envelope)
-            except smtplib.SMTPServerDisconnected:
-                self.close()
-                if not reused:
-                    raise
-                # The server dropped an idle connection before MAIL: nothing was sent; once more on a new one.
-                return self._transact(self._connection(), *envelope)
-        except smtplib.SMTPResponseException as error:
-            self.close()
-            kind = PermanentEmailError if 500 <= error.smtp_code < 600 else TemporaryEmailError
-            reply = (
-                error.smtp_error.decode("utf-8", "replace")
-                if isinstance(error.smtp_error, bytes)
-                else str(error.smtp_error)
-            )
-            raise kind(f"SMTP server answered {error.smtp_code} {reply[:100]}".strip()) from None
+                content, message_id = message_bytes(
+                    self.sender, m.to, m.subject, m.text, m.html, m.idempotency_key, m.attachments
+                )
+                ready.append((index, parse_address(m.to)[1], content, message_id))
+            except Exception as error:  # this message cannot be written (a bad address): the others go
+                yield index, error
+        if not ready:
+            return
+        clean = False
+        answered = 0  # messages of `ready` the server has answered for
+        try:
+            smtp = self._live_connection()
+            wire = pipelined_many if smtp.has_extn("pipelining") else one_by_one
+            envelopes = [(rcpt, content) for _, rcpt, content, _ in ready]
+            for i, code, reply in wire(smtp, parse_address(self.sender)[1], envelopes):
+                answered = i + 1
+                index, _, _, message_id = ready[i]
+                if code < 400:
+                    found = QUEUED_AS.search(reply or b"")
+                    yield index, found.group(1).decode() if found else message_id
+                    continue
+                error = _answered(code, reply)
+                yield index, error
+                if isinstance(error, TemporaryEmailError):
+                    return  # the rest waits; the connection is dropped below (it may be mid-transaction)
+            clean = True
+        except smtplib.SMTPResponseException as error:  # connecting: EHLO, STARTTLS or AUTH refused
+            refused = _answered(error.smtp_code, error.smtp_error)
+            waiting = ready[answered:] if isinstance(refused, PermanentEmailError) else ready[answered:][:1]
+            for index, *_ in waiting:
+                yield index, refused  # a refusal for good (a wrong password) is every message's
         except (smtplib.SMTPException, OSError) as error:  # timeouts are OSErrors
-            self.close()
-            raise TemporaryEmailError(f"SMTP server unreachable: {type(error).__name__}") from None
+            if answered < len(ready):
+                yield (
+                    ready[answered][0],
+                    TemporaryEmailError(f"SMTP server unreachable: {type(error).__name__}"),
+                )
+        finally:
+            self._local.used_at = time.monotonic()
+            if not clean:
+                self._drop()
+
+    def _live_connection(self) -> smtplib.SMTP:
+        """This thread's connection; checked with NOOP when it has been idle (the server may have dropped it)."""
+        smtp = getattr(self._local, "smtp", None)
+        if smtp is not None and time.monotonic() - self._local.used_at < IDLE_CHECK_SECONDS:
+            return smtp
+        if smtp is not None:
+            try:
+                if smtp.noop()[0] == 250:
+                    return smtp
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._drop()
+        return self._connection()
+
+    def _drop(self) -> None:
+        """Close without QUIT: in the middle of a transaction QUIT would be read as message content."""
+        smtp = getattr(self._local, "smtp", None)
+        self._local.smtp = None
+        if smtp is not None:
+            smtp.close()
 
     def _connection(self) -> smtplib.SMTP:
         smtp = getattr(self._local, "smtp", None)
@@ -153,22 +249,6 @@ class SmtpSender:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 smtp.quit()
             smtp.close()
-
-    @staticmethod
-    def _transact(smtp: smtplib.SMTP, envelope_from: str, rcpt: str, content: bytes, message_id: str) -> str:
-        """`content`: the message with CRLF line ends (SMTP servers read lines up to CRLF), not dot-stuffed."""
-        if smtp.has_extn("pipelining"):
-            code, reply = pipelined(smtp, envelope_from, rcpt, content)
-        else:
-            for code, reply in (smtp.mail(envelope_from), smtp.rcpt(rcpt)):
-                if code >= 400:
-                    smtp.rset()
-                    raise smtplib.SMTPResponseException(code, reply)
-            code, reply = smtp.data(content)
-        if code >= 400:
-            raise smtplib.SMTPResponseException(code, reply)
-        found = QUEUED_AS.search(reply or b"")
-        return found.group(1).decode() if found else message_id
 
 
 DEV_INBOX = "dev_inbox"
@@ -221,6 +301,9 @@ class DevInboxSender:
         if attachments:
             text = text + "\n" + "\n".join(f"[{name}]" for name, _, _ in attachments)
         return self.store(to, subject, text, html, idempotency_key)
+
+    def send_many(self, messages: Sequence[Outgoing]) -> Outcomes:
+        return send_each(self, messages)
 
     def store(self, to: str, subject: str, text: str, html: str | None, idempotency_key: str) -> str:
         table = sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(DEV_INBOX))

@@ -43,7 +43,7 @@ from psycopg_pool import ConnectionPool
 from consulta.projections.notification_policy import quiet_until
 
 from .calendar import appointment_ics
-from .email import Attachment, EmailSender, PermanentEmailError, TemporaryEmailError
+from .email import Attachment, EmailSender, Outgoing, PermanentEmailError, TemporaryEmailError
 from .messages import item, render
 from .sms import PermanentSmsError, SmsSender, TemporarySmsError
 
@@ -96,6 +96,11 @@ _POSTPONE = (
     "UPDATE {s}.notification_due d SET due_at = o.due_at, claimed_at = NULL"
     " FROM unnest(%s::text[], %s::timestamptz[]) AS o(key, due_at) WHERE d.key = o.key"
 )
+
+
+def _error(key: str, error: Exception) -> str:
+    log.warning("notification %s raised %s", key.partition(":")[0], type(error).__name__)
+    return f"error: {type(error).__name__}"
 
 
 class Batch:
@@ -212,7 +217,8 @@ class Deliverer:
             down: dict[str, str] = {}
             finished: dict[str, str] = {}
             postponed: dict[str, datetime] = {}
-            outcomes: list[str] = []
+            emails: list[tuple[dict[str, Any], Outgoing]] = []
+            outcomes: list[str | None] = []  # None: an e-mail, its outcome known once sent
             broken: Exception | None = None
             seen: set[str] = set()
             for key in keys:
@@ -226,23 +232,28 @@ class Deliverer:
                     outcomes.append("sent before")
                 else:
                     try:
-                        outcomes.append(self._deliver_one(cur, due, batch, now, down, finished, postponed))
+                        outcomes.append(
+                            self._prepare(cur, due, batch, now, down, finished, postponed, emails)
+                        )
                     except psycopg.OperationalError:
                         raise  # the database is gone: the whole message is retried, done keys are skipped
                     except Exception as error:  # one key's fault must not hold back the others of the batch
-                        log.warning("notification %s raised %s", key.partition(":")[0], type(error).__name__)
-                        outcomes.append(f"error: {type(error).__name__}")
+                        outcomes.append(_error(key, error))
                         broken = broken or error
                 seen.add(key)
+            results, failure = self._send_emails(cur, emails, now)
+            broken = broken or failure
             if finished:
                 cur.execute(self.q(_FINISH), (list(finished), list(finished.values())))
             if postponed:
                 cur.execute(self.q(_POSTPONE), (list(postponed), list(postponed.values())))
         if broken is not None:
             raise broken  # dramatiq retries the message: the keys done meanwhile are skipped
-        return outcomes
+        return [
+            results[key] if outcome is None else outcome for key, outcome in zip(keys, outcomes, strict=True)
+        ]
 
-    def _deliver_one(
+    def _prepare(
         self,
         cur: psycopg.Cursor[Any],
         due: dict[str, Any],
@@ -251,28 +262,30 @@ class Deliverer:
         down: dict[str, str],
         finished: dict[str, str],
         postponed: dict[str, datetime],
-    ) -> str:
+        emails: list[tuple[dict[str, Any], Outgoing]],
+    ) -> str | None:
+        """Skip, postpone or send an SMS now; an e-mail joins `emails` (None), sent with the others."""
         key = due["key"]
         reason, message = self._compose(cur, due, batch, now)
         if message is None:
             finished[key] = f"skipped: {reason}"
             return finished[key]
         address, rendered, zone, channel, items = message
-        if channel == "sms":
+        try:
+            if channel == "email":
+                attachments = self._calendar(due, items, now)
+                emails.append(
+                    (due, Outgoing(address, rendered.subject, rendered.text, None, key, attachments))
+                )
+                return None
             later = quiet_until(now, zone)
             if later is not None:
                 postponed[key] = later
                 return "postponed: quiet hours"
-        if channel in down:
-            return self._retry_later(cur, due, down[channel], now)
-        try:
-            if channel == "sms":
-                assert self.sms is not None
-                provider_id = self.sms.send(address, rendered.sms, key)
-            else:
-                provider_id = self.email.send(
-                    address, rendered.subject, rendered.text, None, key, self._calendar(due, items, now)
-                )
+            if channel in down:
+                return self._retry_later(cur, due, down[channel], now)
+            assert self.sms is not None
+            provider_id = self.sms.send(address, rendered.sms, key)
         except TEMPORARY as error:
             down[channel] = str(error)
             return self._retry_later(cur, due, str(error), now)
@@ -280,6 +293,41 @@ class Deliverer:
             return self._fail(cur, key, str(error))
         cur.execute(self.q(_SENT), (key, channel, provider_id, key))  # committed now (autocommit)
         return "sent"
+
+    def _send_emails(
+        self, cur: psycopg.Cursor[Any], emails: list[tuple[dict[str, Any], Outgoing]], now: datetime
+    ) -> tuple[dict[str, str], Exception | None]:
+        """Send the batch's e-mails on one connection, recording each as soon as the server has accepted it.
+
+        After a temporary failure the rest are put back with the same backoff, untried."""
+        results: dict[str, str] = {}
+        broken: Exception | None = None
+        down: str | None = None
+        if emails:
+            with contextlib.closing(self.email.send_many([message for _, message in emails])) as sent:
+                for index, outcome in sent:
+                    due = emails[index][0]
+                    key = due["key"]
+                    if isinstance(outcome, str):
+                        cur.execute(self.q(_SENT), (key, "email", outcome, key))  # committed now (autocommit)
+                        results[key] = "sent"
+                    elif isinstance(outcome, TemporaryEmailError):
+                        down = str(outcome)
+                        results[key] = self._retry_later(cur, due, down, now)
+                        break
+                    elif isinstance(outcome, PermanentEmailError):
+                        results[key] = self._fail(cur, key, str(outcome))
+                    else:
+                        results[key] = _error(key, outcome)
+                        broken = broken or outcome
+        for due, _ in emails:
+            if due["key"] not in results:
+                if down is None:  # the sender stopped without saying why: the message is retried
+                    broken = broken or RuntimeError("the e-mail sender gave no outcome")
+                    results[due["key"]] = "error: no outcome"
+                else:
+                    results[due["key"]] = self._retry_later(cur, due, down, now)
+        return results, broken
 
     @staticmethod
     def _calendar(due: dict[str, Any], items: list[dict[str, Any]], now: datetime) -> list[Attachment]:

@@ -79,6 +79,11 @@ class Handler:
     ehlo_seen: int = 0
     pipelining: bool = False  # advertise PIPELINING (RFC 2920) in the EHLO reply
     rcpt_reply: str | None = None  # e.g. "550 5.1.1 No such mailbox": refuse recipients with it
+    # Per recipient address: refuse it at RCPT, answer the end of its message with a reply,
+    # or close the connection without a word when its message has been sent.
+    refuse: dict[str, str] = field(default_factory=dict)
+    data_replies: dict[str, str] = field(default_factory=dict)
+    hang_up_on: str | None = None
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -98,12 +103,20 @@ class Handler:
     ) -> str:
         if self.rcpt_reply:
             return self.rcpt_reply
+        if address in self.refuse:
+            return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.reply:
             return self.reply
+        if self.hang_up_on in envelope.rcpt_tos:
+            server.transport.close()
+            return "421 4.3.0 gone"  # never read: the connection is closed
+        for address in envelope.rcpt_tos:
+            if address in self.data_replies:
+                return self.data_replies[address]
         if self.data_delay is not None:
             import asyncio
 

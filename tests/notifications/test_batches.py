@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from consulta.workers.email import message_id_for
+from consulta.workers.email import Outcomes, Outgoing, message_id_for, send_each
 from consulta.workers.outbox import LOCK_CLASS
 from consulta.workers.scheduler import Scheduler
 from tests.notifications.helpers import Clock, book_ahead, deliverer
@@ -68,6 +68,9 @@ class FailingOnce:
         if self.calls == self.fail_at:
             raise RuntimeError("the worker died here")
         return str(self.real.send(*args, **kwargs))
+
+    def send_many(self, messages: list[Outgoing]) -> Outcomes:
+        return send_each(self, messages)  # one send after another, through the failing `send`
 
 
 def test_a_batch_that_breaks_half_way_keeps_what_it_sent_and_sends_the_broken_key_once(
