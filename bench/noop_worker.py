@@ -16,6 +16,8 @@ import time
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+from consulta.workers.process import CONSUMER_WAIT_MS
+
 QUEUE = "bench_noop"
 
 
@@ -39,7 +41,8 @@ def main() -> None:
             seen[1] = time.time()
 
     declare(broker, note)
-    worker = dramatiq.Worker(broker, queues={QUEUE}, worker_threads=threads)
+    # The same consumer settings as `consulta worker` (threads, and how long its consumer sleeps).
+    worker = dramatiq.Worker(broker, queues={QUEUE}, worker_threads=threads, worker_timeout=CONSUMER_WAIT_MS)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     worker.start()

@@ -1,7 +1,7 @@
 """Notifications: end-to-end rate, scheduling 100,000 appointments, reminder lateness.
 
     .venv/bin/python bench/notifications.py [--bookings 400] [--appointments 100000] [--reminders 1000]
-        [--workers 1] [--threads 8] [--smtp-server auto|postfix|aiosmtpd]
+        [--rounds 1] [--workers 1] [--threads 8] [--smtp-server auto|postfix|aiosmtpd]
 
 1. End to end, booking event to SMTP server: bookings are recorded first;
    then, as compose.yaml runs them, `consulta worker` (--workers processes of
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import resource
 import secrets
+import statistics
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
@@ -67,7 +68,7 @@ def wait_for(predicate: Any, timeout: float) -> None:
         time.sleep(0.01)
 
 
-def end_to_end(url: str, bookings: int, namespace: str) -> tuple[float, float, Any]:
+def end_to_end(url: str, bookings: int, namespace: str, lateness_too: bool) -> tuple[float, float, Any]:
     settings = bench_settings(url)
     app = Consulta(env={**settings.eventsourcing_env(), "POSTGRES_POOL_SIZE": "2"})
     now = utcnow()
@@ -109,7 +110,7 @@ def end_to_end(url: str, bookings: int, namespace: str) -> tuple[float, float, A
             + f"; in all {sum(spent.values()):.2f} ms (PostgreSQL and Redis: whatever else ran too)",
             flush=True,
         )
-        lateness = reminder_lateness(url, inbox, args.reminders)
+        lateness = reminder_lateness(url, inbox, args.reminders) if lateness_too else []
     finally:
         fleet.close()
         inbox.stop()
@@ -219,7 +220,19 @@ def main() -> None:
     namespace = f"consulta-bench-{secrets.token_hex(3)}"
     try:
         with fresh_database() as url:
-            _rate, _baseline, lateness = end_to_end(url, args.bookings, namespace)
+            _rate, _baseline, lateness = end_to_end(url, args.bookings, namespace, lateness_too=True)
+        ratios = [_rate / _baseline]
+        for round_ in range(1, args.rounds):  # more rounds, each with its own database and baseline
+            with fresh_database() as url:
+                rate, baseline, _ = end_to_end(
+                    url, args.bookings, f"{namespace}-{round_}", lateness_too=False
+                )
+            ratios.append(rate / baseline)
+        print(
+            f"end to end over {len(ratios)} round(s): median ratio {statistics.median(ratios):.2f}x"
+            f" (range {min(ratios):.2f}-{max(ratios):.2f}; target >= 0.5x)",
+            flush=True,
+        )
         print(
             f"reminder lateness over {len(lateness)} reminders due within 10 s: p50 {percentile(lateness, 50):.2f} s,"
             f" p99 {percentile(lateness, 99):.2f} s, max {max(lateness):.2f} s (target p99 <= 5 s)"
@@ -242,6 +255,9 @@ if __name__ == "__main__":
     parser.add_argument("--bookings", type=int, default=400)
     parser.add_argument("--appointments", type=int, default=100_000)
     parser.add_argument("--reminders", type=int, default=500)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="end-to-end rounds (each: fresh database, baseline, pipeline)"
+    )
     parser.add_argument(
         "--workers", type=int, default=1, help="`consulta worker` processes (and no-op workers)"
     )
