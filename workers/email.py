@@ -19,7 +19,7 @@ import smtplib
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -68,7 +68,7 @@ class Outgoing:
 
 # What `send_many` yields for each message: its index and the provider's id, or the exception
 # that kept it from going. After a TemporaryEmailError nothing more of the batch is tried.
-Outcomes = Iterator[tuple[int, str | Exception]]
+Outcomes = Generator[tuple[int, str | Exception], None, None]
 
 
 class EmailSender(Protocol):
@@ -183,9 +183,9 @@ class SmtpSender:
                     found = QUEUED_AS.search(reply or b"")
                     yield index, found.group(1).decode() if found else message_id
                     continue
-                error = _answered(code, reply)
-                yield index, error
-                if isinstance(error, TemporaryEmailError):
+                answer = _answered(code, reply)
+                yield index, answer
+                if isinstance(answer, TemporaryEmailError):
                     return  # the rest waits; the connection is dropped below (it may be mid-transaction)
             clean = True
         except smtplib.SMTPResponseException as error:  # connecting: EHLO, STARTTLS or AUTH refused

@@ -88,4 +88,5 @@ def one_by_one(
             yield (index, *smtp.data(content))  # smtplib dot-stuffs; its reply ends the transaction
         except smtplib.SMTPDataError as refused:  # DATA itself refused
             smtp.rset()
-            yield index, refused.smtp_code, refused.smtp_error
+            text = refused.smtp_error
+            yield index, refused.smtp_code, text if isinstance(text, bytes) else str(text).encode()
