@@ -23,6 +23,7 @@ BENCHMARKS = [
     ("rebuild.py", ["--repeats", "1"]),
     ("pages.py", ["--repeats", "1", "--seconds", "2"]),
     ("notifications.py", ["--bookings", "100", "--appointments", "10000", "--reminders", "50"]),
+    ("mime.py", ["--messages", "200", "--repeats", "3"]),
     ("media.py", ["--consultations", "1", "--seconds", "5", "--warmup", "3"]),
 ]
 

@@ -9,14 +9,17 @@ batch of one). On one database connection, in autocommit:
    the connection: a worker killed mid-batch loses them at once, so the
    redelivered message can go ahead.
 2. Once locked, it reads the batch's due rows and what they need (the
-   appointments, the people) in a few statements for the whole batch, and
-   skips a key already done or already recorded in `notification_sent`.
+   appointments, the people: workers/appointment_messages.py) in a few
+   statements for the whole batch, and skips a key already done or already
+   recorded in `notification_sent`.
 3. For each key it skips what is no longer relevant (cancelled, moved, past,
-   no address, channel turned off), postpones an SMS out of the quiet hours,
-   sends, and records the provider's id (`notification_sent`) with the row
-   done, in one statement committed as soon as the server has accepted the
-   message. Only that one message can go twice if the worker dies between
-   the server's acceptance and the commit.
+   no address, channel turned off), postpones an SMS out of the quiet hours
+   or sends it; the e-mails then go together on one SMTP connection
+   (`EmailSender.send_many`). Each sent message's provider id is recorded
+   (`notification_sent`) with the row done, in one statement committed as
+   soon as the server has accepted that message, before the next outcome is
+   read. Only that one message can go twice if the worker dies between the
+   server's acceptance and the commit.
 4. The outcomes that send nothing (skips, postponements) are written in one
    statement at the end, and the locks are released.
 
