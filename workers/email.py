@@ -148,11 +148,13 @@ class SmtpSender:
         attachments: Sequence[Attachment] = (),
     ) -> str:
         """Send over this thread's open connection (opened, upgraded and authenticated once)."""
-        for _, outcome in self.send_many([Outgoing(to, subject, text, html, idempotency_key, attachments)]):
-            if isinstance(outcome, Exception):
-                raise outcome
-            return outcome
-        raise TemporaryEmailError("SMTP server gave no answer")  # not reached: one message, one outcome
+        # Run to the end (not stopped at the first outcome), so the connection is kept for the next message.
+        [(_, outcome)] = list(
+            self.send_many([Outgoing(to, subject, text, html, idempotency_key, attachments)])
+        )
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     def send_many(self, messages: Sequence[Outgoing]) -> Outcomes:
         """The messages on this thread's connection, pipelined across messages when the server offers

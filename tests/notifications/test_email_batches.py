@@ -119,3 +119,11 @@ def test_a_message_that_cannot_be_written_fails_alone(server):
     assert isinstance(outcomes[0], str) and isinstance(outcomes[2], str)
     assert not isinstance(outcomes[1], str)
     assert [r.recipients for r in server.messages] == [["p0@example.org"], ["p2@example.org"]]
+
+
+def test_single_sends_keep_their_connection(server):
+    sender = sender_for(server)
+    for i in range(3):
+        sender.send(f"p{i}@example.org", "Rappel", "Bonjour", None, f"single:{i}")
+    assert len(server.messages) == 3
+    assert server.handler.ehlo_seen == 1
