@@ -79,23 +79,25 @@ class AccountReads:
         phone: str = "",
         limit: int = 30,
     ) -> list[dict[str, Any]]:
-        """By name (among the practitioner's patients and the profiles the practice created), by exact
-        last name and birth date, or by exact phone number (anyone)."""
+        """The practice's own patients (an appointment with the practitioner, or created by the practice)
+        by name, birth date or exact phone number; anyone else on the platform only by exact last name
+        and birth date together, the rule the booking command applies to staff (docs/security.md)."""
         if not (name or birth_date or phone):
             return []
         return self._q(
             "SELECT p.id, p.first_name, p.last_name, p.birth_date, p.manager_id, c.phone, c.email"
             " FROM {profiles} p LEFT JOIN {profile_contacts} c ON c.profile_id = p.id WHERE"
-            " (%(phone)s <> '' AND c.phone = %(phone)s)"
-            " OR (%(birth)s::date IS NOT NULL AND p.birth_date = %(birth)s::date"
-            "     AND (%(name)s = '' OR lower(p.last_name) = lower(%(name)s)"
-            "          OR (p.first_name || ' ' || p.last_name) ILIKE %(nl)s))"
-            " OR (%(name)s <> '' AND %(birth)s::date IS NULL"
-            "     AND (p.last_name ILIKE %(nl)s OR p.first_name ILIKE %(nl)s"
-            "          OR (p.first_name || ' ' || p.last_name) ILIKE %(nl)s)"
-            "     AND (EXISTS (SELECT 1 FROM {agenda_appointments} a WHERE a.practitioner_id = %(pr)s"
-            "                  AND a.profile_id = p.id) OR EXISTS (SELECT 1 FROM {practice_profiles} pp"
-            "                  WHERE pp.practitioner_id = %(pr)s AND pp.profile_id = p.id)))"
+            " (%(birth)s::date IS NOT NULL AND p.birth_date = %(birth)s::date AND %(name)s <> ''"
+            "  AND lower(p.last_name) = lower(%(name)s))"
+            " OR ((EXISTS (SELECT 1 FROM {agenda_appointments} a WHERE a.practitioner_id = %(pr)s"
+            "              AND a.profile_id = p.id) OR EXISTS (SELECT 1 FROM {practice_profiles} pp"
+            "              WHERE pp.practitioner_id = %(pr)s AND pp.profile_id = p.id))"
+            "     AND ((%(phone)s <> '' AND c.phone = %(phone)s)"
+            "          OR (%(birth)s::date IS NOT NULL AND p.birth_date = %(birth)s::date"
+            "              AND (%(name)s = '' OR (p.first_name || ' ' || p.last_name) ILIKE %(nl)s))"
+            "          OR (%(name)s <> '' AND %(birth)s::date IS NULL"
+            "              AND (p.last_name ILIKE %(nl)s OR p.first_name ILIKE %(nl)s"
+            "                   OR (p.first_name || ' ' || p.last_name) ILIKE %(nl)s))))"
             " ORDER BY lower(p.last_name), lower(p.first_name), p.id LIMIT %(limit)s",
             {
                 "phone": phone,
