@@ -40,10 +40,12 @@ SENT_TABLE = "notification_sent"
 SENT_COLUMNS = "key text PRIMARY KEY, channel text NOT NULL, provider_id text NOT NULL, sent_at timestamptz NOT NULL DEFAULT now()"
 
 _WAKE_SCHEDULER = f"SELECT pg_notify('{DUE_CHANNEL}', '')"
+# Up to seven rows an event, in one statement (`rows`: as many _DUE_ROW as there are).
+_DUE_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s)"
 _DUE = (
-    "INSERT INTO {notification_due} (key, kind, channel, appointment_id, profile_id, practitioner_id, day, due_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET due_at = LEAST("
-    "{notification_due}.due_at, EXCLUDED.due_at) WHERE {notification_due}.done_at IS NULL"
+    "INSERT INTO {{notification_due}} (key, kind, channel, appointment_id, profile_id, practitioner_id, day, due_at)"
+    " VALUES {rows} ON CONFLICT (key) DO UPDATE SET due_at = LEAST("
+    "{{notification_due}}.due_at, EXCLUDED.due_at) WHERE {{notification_due}}.done_at IS NULL"
 )
 
 
@@ -254,30 +256,40 @@ class Notifications(Projection):
         zone, policies = found
         return zone, policies.get(motif_id) or policies.get("*") or DEFAULT_POLICY
 
-    def _due(
-        self, cur: psycopg.Cursor[Any], key: str, kind: str, channel: str, a: dict[str, Any], due_at: datetime
-    ) -> None:
-        self.execute(
-            cur,
-            _DUE,
-            (key, kind, channel, a["id"], a["profile_id"], a["practitioner_id"], a.get("day"), due_at),
-        )
-
     def _schedule(
         self, cur: psycopg.Cursor[Any], a: dict[str, Any], kind: str, key: str, at: datetime, by_role: str
     ) -> None:
-        """Notices now (each channel the policy keeps), reminders later, an alert when a patient acted."""
+        """Notices now (each channel the policy keeps), reminders later, an alert when a patient acted.
+
+        The event's rows go in one statement (a key met twice keeps its earlier time, as two upserts would)."""
         zone, policy = self._context(cur, a["practitioner_id"], a["motif_id"])
         a["day"] = a["starts_at"].astimezone(ZoneInfo(zone)).date()
+        rows: dict[str, tuple[str, str, datetime]] = {}
+
+        def due(row_key: str, row_kind: str, channel: str, due_at: datetime) -> None:
+            earlier = rows.get(row_key)
+            rows[row_key] = (row_kind, channel, min(due_at, earlier[2]) if earlier else due_at)
+
         for channel in ("email", "sms"):
             if policy.get(channel, True) and kind != "reminder":
-                self._due(cur, f"{kind}:{channel}:{key}", kind, channel, a, at)
+                due(f"{kind}:{channel}:{key}", kind, channel, at)
         if kind in ("confirmation", "moved"):
             for r in reminders(policy, at, a["starts_at"]):
-                group = f"reminder:{r.channel}:{r.days_before}:{a['profile_id']}:{a['day'].isoformat()}"
-                self._due(cur, group, "reminder", r.channel, a, r.due_at)
+                due(f"reminder:{r.channel}:{r.days_before}:{a['profile_id']}:{a['day'].isoformat()}", "reminder",
+                    r.channel, r.due_at)  # fmt: skip
         if by_role == "patient":
-            self._due(cur, f"alert_{kind}:email:{key}", f"alert_{kind}", "email", a, at)
+            due(f"alert_{kind}:email:{key}", f"alert_{kind}", "email", at)
+        if rows:
+            ids = (a["id"], a["profile_id"], a["practitioner_id"], a.get("day"))
+            self.execute(
+                cur,
+                _DUE.format(rows=", ".join([_DUE_ROW] * len(rows))),
+                [
+                    v
+                    for k, (row_kind, channel, due_at) in rows.items()
+                    for v in (k, row_kind, channel, *ids, due_at)
+                ],
+            )
         cur.execute(_WAKE_SCHEDULER)
 
     @process.register

@@ -71,3 +71,21 @@ def test_policies_are_checked_and_only_staff_of_the_practice_may_set_them(servic
     patient, _, _ = make_patient(services.app, now)
     with pytest.raises(ForbiddenError):
         set_reminder_policy(services.app, patient, practitioner_id, "*", {"sms": False})
+
+
+def test_two_rules_for_the_same_reminder_write_one_row_at_the_earlier_time(services, settings, now) -> None:
+    """An event's rows go in one statement: a key met twice must not make it fail (the projection would stop)."""
+    practitioner = make_practitioner(services.app, now)
+    practitioner_id, staff, _ = practitioner
+    policy = {
+        "sms": False,
+        "reminders": [
+            {"channel": "email", "days_before": 2, "booked_more_than_days": 7},
+            {"channel": "email", "days_before": 2},
+        ],
+    }
+    position = set_reminder_policy(services.app, staff, practitioner_id, "consult", policy)
+    assert services.wait_for(position, ("notifications",))
+    booked = book_ahead(services, now, 10, practitioner=practitioner)
+    reminders = [r for r in due_rows(settings.database_url, profile_id=booked.profile_id) if r["kind"] == "reminder"]
+    assert len(reminders) == 1 and booked.starts_at - reminders[0]["due_at"] == timedelta(days=2)
