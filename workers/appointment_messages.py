@@ -115,6 +115,9 @@ def compose(
     if channel == "sms" and not sms_gateway:
         return "no SMS gateway", None
     items = [item(r, base_url) for r in rows]
+    if not kind.startswith("alert_"):
+        for i in items:
+            i["patient_zone"] = person.get("zone")  # the patient's own zone, if chosen: times shown in it too
     name = f"{person.get('first_name', '')} {person.get('last_name', '')}".strip()
     patient = name
     if kind.startswith("alert_"):

@@ -100,6 +100,7 @@ def compose_invitation(
         "mode": "video",
         "zone": c["timezone"],
         "local_start": c["starts_at"].astimezone(ZoneInfo(c["timezone"])),
+        "patient_zone": c["quiet_zone"],  # the patient's zone if chosen, else the practice's
     }
     context = {
         "a": a,

@@ -106,6 +106,21 @@ def when(language: str, a: dict[str, Any]) -> str:
     return f"{day_label(language, t)} {'à' if language == 'fr' else 'at'} {t:%H:%M}"
 
 
+def your_time(language: str, a: dict[str, Any]) -> str:
+    """The patient's own time, when they chose a zone that is not the practice's (a video consultation
+    from overseas): " (chez vous : 05:15, America/Martinique)", the day too when it differs; else ""."""
+    zone = a.get("patient_zone")
+    if not zone or zone == a["zone"]:
+        return ""
+    local = a["local_start"].astimezone(ZoneInfo(zone))
+    at = (
+        f"{local:%H:%M}"
+        if local.date() == a["local_start"].date()
+        else when(language, {"local_start": local})
+    )
+    return f" (chez vous : {at}, {zone})" if language == "fr" else f" (your time: {at}, {zone})"
+
+
 def place(language: str, a: dict[str, Any]) -> str:
     if a["mode"] == "video":
         return "en vidéo" if language == "fr" else "by video"
@@ -120,6 +135,7 @@ def render(kind: str, language: str, context: dict[str, Any], channel: str | Non
         "kind": kind,
         "when": lambda a: when(language, a),
         "place": lambda a: place(language, a),
+        "your_time": lambda a: your_time(language, a),
         **context,
     }
     email, sms = channel in (None, "email"), channel in (None, "sms")

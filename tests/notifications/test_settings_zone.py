@@ -96,12 +96,20 @@ def test_an_sms_due_at_night_in_paris_goes_to_a_patient_in_martinique(
     d = deliverer(settings.database_url, smtp.port, clock, sms_url=gateway.url)
     assert d.deliver(row["key"]) == "sent"
     assert [m["to"] for m in gateway.received] == [martinique[2]]
+    # The time is given in the patient's zone too, in the SMS and in the confirmation e-mail.
+    there = (due + timedelta(days=1)).astimezone(ZoneInfo("America/Martinique"))
+    yours = f"(chez vous : {there:%H:%M}, America/Martinique)"
+    assert yours in gateway.received[0]["text"]
+    assert d.deliver(f"confirmation:email:{row['appointment_id']}") == "sent"
+    assert yours in smtp.messages[-1].message.get_body(("plain",)).get_content()
     # the control: a patient without a zone of their own, same time, waits for 08:00 in Paris
     parisian = patient_in(services, now, None)
     other = sms_reminder_at(services, settings, practice, parisian, 22, now)  # the next free 22:00
     clock.now = other["due_at"]
     assert d.deliver(other["key"]) == "postponed: quiet hours"
     assert len(gateway.received) == 1
+    assert d.deliver(f"confirmation:email:{other['appointment_id']}") == "sent"
+    assert "chez vous" not in smtp.messages[-1].message.get_body(("plain",)).get_content()
 
 
 def test_an_sms_due_at_lunchtime_in_paris_waits_for_the_morning_in_noumea(
