@@ -13,7 +13,6 @@ server down, 4xx) and `PermanentEmailError` (5xx: retrying will not help).
 
 from __future__ import annotations
 
-import contextlib
 import re
 import smtplib
 import ssl
@@ -243,14 +242,6 @@ class SmtpSender:
                 raise
             self._local.smtp = smtp
         return smtp
-
-    def close(self) -> None:
-        smtp = getattr(self._local, "smtp", None)
-        self._local.smtp = None
-        if smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                smtp.quit()
-            smtp.close()
 
 
 DEV_INBOX = "dev_inbox"
