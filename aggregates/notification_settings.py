@@ -131,6 +131,16 @@ class NotificationPolicy(Aggregate):
     def _policy_set(self, practitioner_id: UUID, motif_id: str, policy: dict[str, Any]) -> None:
         self.policies = {**self.policies, motif_id: policy}
 
+    def remove_policy(self, motif_id: str) -> None:
+        """The motif follows "*" again ("*" itself: the default policy); nothing recorded if it had none."""
+        motif_id = (motif_id or "").strip()
+        if motif_id in self.policies:
+            self._policy_removed(self.practitioner_id, motif_id)
+
+    @event("PolicyRemoved", topic="consulta.NotificationPolicy.PolicyRemoved")
+    def _policy_removed(self, practitioner_id: UUID, motif_id: str) -> None:
+        self.policies = {k: v for k, v in self.policies.items() if k != motif_id}
+
     # The daily agenda summary: off until chosen. Class defaults, so histories and
     # snapshots from before the summary existed load with it off.
     daily_summary: bool = False

@@ -44,6 +44,13 @@ class PolicyForm(msgspec.Struct):
     at_most_4: str = ""
 
 
+class MotifForm(msgspec.Struct):
+    """Removing a motif's own policy: which practitioner, which motif."""
+
+    practitioner_id: str
+    motif_id: str
+
+
 class SummaryForm(msgspec.Struct):
     practitioner_id: str
     enabled: str = ""

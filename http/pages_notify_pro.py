@@ -1,7 +1,8 @@
 """Reminders and alerts (the practitioner and the staff who manage the agenda).
 
 Per motif, and "*" for every motif without its own: which reminders go out,
-and whether e-mail and SMS are used at all (`set_reminder_policy`). Plus the
+and whether e-mail and SMS are used at all (`set_reminder_policy`); a motif's
+own policy can be removed again (`remove_reminder_policy`). Plus the
 daily agenda summary by e-mail (`choose_daily_summary`). The forms name the
 practitioner; the commands refuse anyone who may not manage that agenda, so
 another practice's staff get the same 404 as for a missing page. Nothing
@@ -29,7 +30,7 @@ from consulta.http.pages_common import (
     staff_of,
     translate,
 )
-from consulta.http.pages_notify_forms import PolicyForm, SummaryForm, _, policy_of
+from consulta.http.pages_notify_forms import MotifForm, PolicyForm, SummaryForm, _, policy_of
 from consulta.http.pages_pro import own_card
 from consulta.projections.notification_reads import NotificationReads, effective
 
@@ -51,7 +52,8 @@ def _page(
     for motif_id, name in motifs:
         policy, source = effective(policies, motif_id)
         rows.append({"id": motif_id, "name": name, "policy": policy, "source": source})
-    policy = form.get("policy") or effective(policies, motif)[0]
+    in_force, source = effective(policies, motif)
+    policy = form.get("policy") or in_force
     lines = list(policy["reminders"])[:ROWS]
     lines += [{}] * (ROWS - len(lines))
     summary = form.get("summary") or NotificationReads(services_of(request).reads).daily_summary(card.id)
@@ -62,6 +64,7 @@ def _page(
         rows=rows,
         motif=motif,
         policy=policy,
+        source=source,
         lines=lines,
         summary=summary,
         error=error,
@@ -90,6 +93,18 @@ def save_policy(request: AnyRequest, data: Annotated[PolicyForm, Form]) -> Templ
     return see_other(f"{HERE}?" + urlencode({"motif": motif, "done": "saved"}))
 
 
+@post(f"{HERE}/policy/remove", sync_to_thread=True, name="pro_reminders_policy_remove")
+def remove_policy(request: AnyRequest, data: Annotated[MotifForm, Form]) -> Redirect:
+    actor = staff_of(request)
+    services = services_of(request)
+    practitioner_id = parse_uuid(data.practitioner_id, "practitioner")
+    motif = data.motif_id.strip()[:64]
+    position = notifications.remove_reminder_policy(services.app, actor, practitioner_id, motif)
+    services.wait_for(position, ("notifications",))
+    done = {"done": "removed"} if position else {}  # no own policy (a second click): the page as it is
+    return see_other(f"{HERE}?" + urlencode({"motif": motif, **done}))
+
+
 def _policy_message(detail: str) -> str:
     """The domain's refusal, as one of the sentences the catalogues translate."""
     if "motif" in detail:
@@ -115,4 +130,4 @@ def save_summary(request: AnyRequest, data: Annotated[SummaryForm, Form]) -> Tem
     return see_other(f"{HERE}?done=summary")
 
 
-HANDLERS = [reminders_page, save_policy, save_summary]
+HANDLERS = [reminders_page, save_policy, remove_policy, save_summary]

@@ -224,6 +224,15 @@ class Notifications(Projection):
         self._contexts.pop(event.practitioner_id, None)
 
     @process.register
+    def _(self, event: NotificationPolicy.PolicyRemoved, cur: psycopg.Cursor[Any]) -> None:
+        self.execute(
+            cur,
+            "DELETE FROM {notify_policies} WHERE practitioner_id = %s AND motif_id = %s",
+            (event.practitioner_id, event.motif_id),
+        )
+        self._contexts.pop(event.practitioner_id, None)
+
+    @process.register
     def _(self, event: NotificationPolicy.DailySummaryChosen, cur: psycopg.Cursor[Any]) -> None:
         daily_summary.chosen(self, cur, event)
         self.summaries.forget(event.practitioner_id)

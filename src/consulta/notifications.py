@@ -47,6 +47,18 @@ def set_reminder_policy(
     return _position(app, aggregate)
 
 
+def remove_reminder_policy(app: Consulta, actor: Actor, practitioner_id: UUID, motif_id: str) -> int:
+    """A motif's own policy goes: it follows the one for every motif again ("*": the default policy).
+
+    Returns the log position (0 when the motif had no policy of its own).
+    """
+    aggregate = _policy_of(app, actor, practitioner_id)
+    if (motif_id or "").strip() not in aggregate.policies:
+        return 0  # nothing to remove: nothing recorded, not even a new policy aggregate
+    aggregate.remove_policy(motif_id)
+    return _position(app, aggregate)
+
+
 def choose_daily_summary(app: Consulta, actor: Actor, practitioner_id: UUID, enabled: bool, hour: int) -> int:
     """The practitioner (or their staff) turns the daily agenda e-mail on or off and picks its local hour.
 

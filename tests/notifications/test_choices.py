@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from consulta.aggregates.errors import ForbiddenError, InvalidInputError
-from consulta.notifications import choose_channels, set_reminder_policy
+from consulta.aggregates.notification_settings import NotificationPolicy
+from consulta.notifications import choose_channels, remove_reminder_policy, set_reminder_policy
 from tests.factories import make_patient, make_practitioner
 from tests.notifications.helpers import Clock, book_ahead, deliverer, due_rows, set_phone
 from tests.notifications.sms_gateway import SmsGateway
@@ -87,5 +88,54 @@ def test_two_rules_for_the_same_reminder_write_one_row_at_the_earlier_time(servi
     position = set_reminder_policy(services.app, staff, practitioner_id, "consult", policy)
     assert services.wait_for(position, ("notifications",))
     booked = book_ahead(services, now, 10, practitioner=practitioner)
-    reminders = [r for r in due_rows(settings.database_url, profile_id=booked.profile_id) if r["kind"] == "reminder"]
+    reminders = [
+        r for r in due_rows(settings.database_url, profile_id=booked.profile_id) if r["kind"] == "reminder"
+    ]
     assert len(reminders) == 1 and booked.starts_at - reminders[0]["due_at"] == timedelta(days=2)
+
+
+def test_a_motif_whose_own_policy_is_removed_follows_the_one_for_every_motif(services, settings, now) -> None:
+    practitioner = make_practitioner(services.app, now)
+    practitioner_id, staff, _ = practitioner
+    every = {"sms": False, "reminders": [{"channel": "email", "days_before": 4}]}
+    own = {"sms": False, "reminders": [{"channel": "email", "days_before": 2}]}
+    set_reminder_policy(services.app, staff, practitioner_id, "*", every)
+    set_reminder_policy(services.app, staff, practitioner_id, "consult", own)
+    position = remove_reminder_policy(services.app, staff, practitioner_id, "consult")
+    assert position > 0 and services.wait_for(position, ("notifications",))
+    assert remove_reminder_policy(services.app, staff, practitioner_id, "consult") == 0  # already gone
+    assert remove_reminder_policy(services.app, staff, practitioner_id, "long") == 0  # never had one
+    booked = book_ahead(services, now, 10, practitioner=practitioner)
+    reminders = [
+        r for r in due_rows(settings.database_url, appointment_id=booked.id) if r["kind"] == "reminder"
+    ]
+    assert [booked.starts_at - r["due_at"] for r in reminders] == [timedelta(days=4)]
+
+    position = remove_reminder_policy(services.app, staff, practitioner_id, "*")  # back to the default
+    assert position > 0 and services.wait_for(position, ("notifications",))
+    again = book_ahead(services, now, 12, practitioner=practitioner)
+    reminders = [
+        r for r in due_rows(settings.database_url, appointment_id=again.id) if r["kind"] == "reminder"
+    ]
+    assert sorted((r["channel"], (again.starts_at - r["due_at"]).days) for r in reminders) == [
+        ("email", 1),
+        ("email", 7),
+        ("sms", 2),
+    ]
+
+
+def test_only_the_practices_staff_may_remove_a_policy_and_a_new_practice_records_nothing(
+    services, now
+) -> None:
+    practitioner_id, staff, _ = make_practitioner(services.app, now)
+    patient, _, _ = make_patient(services.app, now)
+    set_reminder_policy(services.app, staff, practitioner_id, "consult", {"sms": False})
+    with pytest.raises(ForbiddenError):
+        remove_reminder_policy(services.app, patient, practitioner_id, "consult")
+    policy = services.app.repository.get(NotificationPolicy.id_for(practitioner_id))
+    assert "consult" in policy.policies
+
+    other_id, other_staff, _ = make_practitioner(services.app, now, name="Dr Nothing Set")
+    before = services.app.recorder.max_notification_id()
+    assert remove_reminder_policy(services.app, other_staff, other_id, "*") == 0
+    assert services.app.recorder.max_notification_id() == before

@@ -89,3 +89,20 @@ async def test_a_malformed_practice_id_is_a_plain_bad_request(logged: Logged, se
     )
     assert refused.status_code == 400
     assert head(services) == before
+
+
+@pytest.mark.parametrize("intruder", ["patient_a", "secretary_x"])
+async def test_nobody_outside_the_practice_removes_its_motif_policy(
+    logged: Logged, settings: Settings, services: Services, intruder: str
+) -> None:
+    owner, y = logged.clients["practitioner_y"], logged.world.practitioner_y
+    data = {"practitioner_id": str(y.practitioner_id), "motif_id": "consult"}
+    assert (await post_form(owner, "/pro/reminders/policy", {**data, **POLICY})).status_code == 303
+    try:
+        before = head(services)
+        refused = await post_form(logged.clients[intruder], "/pro/reminders/policy/remove", data)
+        assert refused.status_code == 404
+        assert head(services) == before and len(policies_of(settings, y.practitioner_id)) == 1
+    finally:  # Y removes it: the other tests expect Y without a policy
+        assert (await post_form(owner, "/pro/reminders/policy/remove", data)).status_code == 303
+    assert policies_of(settings, y.practitioner_id) == []

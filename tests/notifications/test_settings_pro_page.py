@@ -81,6 +81,53 @@ async def test_a_secretary_of_the_practice_sets_the_policy_for_every_motif(
     assert "the one for every motif" in page.text  # motifs without their own follow "*" now
 
 
+async def test_a_motif_policy_is_removed_from_the_page_and_the_motif_follows_every_motif_again(
+    logged: Logged, settings: Settings, services: Services
+) -> None:
+    client, x = logged.clients["practitioner_x"], logged.world.practitioner_x
+    fields = {"email": "on", "channel_0": "email", "days_0": "5"}
+    assert (
+        await post_form(client, "/pro/reminders/policy", form(x.practitioner_id, "first", **fields))
+    ).status_code == 303
+    page = await client.get("/pro/reminders?motif=first")
+    assert (
+        "Remove this motif's own policy" in page.text and 'action="/pro/reminders/policy/remove"' in page.text
+    )
+    removed = await post_form(client, "/pro/reminders/policy/remove", form(x.practitioner_id, "first"))
+    assert (
+        removed.status_code == 303
+        and removed.headers["location"] == "/pro/reminders?motif=first&done=removed"
+    )
+    assert "first" not in {r["motif_id"] for r in read_rows(settings, POLICIES, x.practitioner_id)}
+    page = await client.get(removed.headers["location"])
+    assert "This motif follows the policy for every motif again" in page.text
+    assert 'action="/pro/reminders/policy/remove"' not in page.text  # nothing of its own left to remove
+
+    before = head(services)  # a second click (another tab): nothing to remove, nothing recorded
+    again = await post_form(client, "/pro/reminders/policy/remove", form(x.practitioner_id, "first"))
+    assert again.status_code == 303 and again.headers["location"] == "/pro/reminders?motif=first"
+    assert head(services) == before
+
+
+async def test_the_policy_for_every_motif_goes_back_to_the_default(
+    logged: Logged, settings: Settings
+) -> None:
+    client, x = logged.clients["secretary_x"], logged.world.practitioner_x
+    fields = {"sms": "on", "channel_0": "sms", "days_0": "3"}
+    assert (
+        await post_form(client, "/pro/reminders/policy", form(x.practitioner_id, "*", **fields))
+    ).status_code == 303
+    page = await client.get("/pro/reminders?motif=*")
+    assert "Go back to the default policy" in page.text
+    removed = await post_form(client, "/pro/reminders/policy/remove", form(x.practitioner_id, "*"))
+    assert removed.headers["location"] == "/pro/reminders?motif=%2A&done=removed"
+    assert "*" not in {r["motif_id"] for r in read_rows(settings, POLICIES, x.practitioner_id)}
+    page = await client.get(removed.headers["location"])
+    assert (
+        "The default policy applies again" in page.text and "Go back to the default policy" not in page.text
+    )
+
+
 @pytest.mark.parametrize(
     ("motif", "fields", "message"),
     [
