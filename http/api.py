@@ -10,6 +10,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from consulta.http.api_accounts import ACCOUNT_HANDLERS
+from consulta.http.api_agenda import AGENDA_HANDLERS
 from consulta.http.api_appointments import APPOINTMENT_HANDLERS
 from consulta.http.api_directory import DIRECTORY_HANDLERS
 from consulta.http.api_family import FAMILY_HANDLERS
@@ -28,6 +29,7 @@ def api_handlers() -> list[Any]:
                 Router(path="/", route_handlers=DIRECTORY_HANDLERS, tags=["directory"]),
                 Router(path="/", route_handlers=APPOINTMENT_HANDLERS, tags=["appointments"]),
                 Router(path="/", route_handlers=FAMILY_HANDLERS, tags=["family"]),
+                Router(path="/", route_handlers=AGENDA_HANDLERS, tags=["agenda"]),
             ],
             dependencies={"actor": Provide(current_actor, sync_to_thread=False)},
         )
@@ -53,5 +55,9 @@ def api_openapi_config() -> OpenAPIConfig:
             Tag(name="directory", description="Practitioners and their free slots"),
             Tag(name="appointments", description="Book, list, cancel and reschedule"),
             Tag(name="family", description="The profiles an account manages and books for"),
+            Tag(
+                name="agenda",
+                description="A practitioner's agenda, for the practitioner and their secretaries",
+            ),
         ],
     )

@@ -161,3 +161,37 @@ class AppointmentOut(msgspec.Struct, kw_only=True):
 
 class AppointmentList(msgspec.Struct, kw_only=True):
     items: list[AppointmentOut]
+
+
+# -- the practice's agenda (staff) ---------------------------------------------
+
+
+class AgendaAppointmentOut(msgspec.Struct, kw_only=True):
+    """One appointment of the agenda, as the practitioner's day view shows it (cancelled ones included)."""
+
+    id: UUID
+    status: str  # booked, cancelled, honoured or missed
+    starts_at: datetime
+    ends_at: datetime
+    mode: Mode
+    motif_id: str
+    motif_name: str | None  # null for a motif the practitioner has since removed
+    profile_id: UUID
+    patient_name: str | None  # the profile's first and last name
+
+
+class AgendaBlockOut(msgspec.Struct, kw_only=True):
+    """A blocked period, clipped to the window asked for (`id` is the same in every window it touches)."""
+
+    id: UUID
+    starts_at: datetime
+    ends_at: datetime
+
+
+class AgendaOut(msgspec.Struct, kw_only=True):
+    practitioner_id: UUID
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    appointments: list[AgendaAppointmentOut]
+    blocks: list[AgendaBlockOut]

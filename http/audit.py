@@ -46,6 +46,7 @@ LIST_READS = {
     "pro_week": "agenda",
     "my_appointments": "appointments",
     "api:my_appointments": "appointments",
+    "api:practitioner_agenda": "agenda",
 }
 
 

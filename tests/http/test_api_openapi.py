@@ -13,6 +13,7 @@ ENDPOINTS = {
     ("get", "/api/v1/practitioners"): (None, "200", False),
     ("get", "/api/v1/practitioners/{practitioner_id}"): (None, "200", False),
     ("get", "/api/v1/practitioners/{practitioner_id}/slots"): (None, "200", False),
+    ("get", "/api/v1/practitioners/{practitioner_id}/agenda"): (None, "200", True),
     ("post", "/api/v1/appointments"): ("BookingBody", "201", True),
     ("get", "/api/v1/appointments"): (None, "200", True),
     ("get", "/api/v1/appointments/{appointment_id}"): (None, "200", True),
@@ -54,5 +55,8 @@ async def test_the_openapi_document_is_valid_and_complete(client):
         schemas["AppointmentOut"]["properties"]
     )
     assert schemas["BookingBody"]["properties"]["starts_at"]["format"] == "date-time"
+    assert {"appointments", "blocks", "timezone", "starts_at", "ends_at"} <= set(
+        schemas["AgendaOut"]["properties"]
+    )
     booking = document["paths"]["/api/v1/appointments"]["post"]
     assert [p["name"] for p in booking["parameters"]] == ["Idempotency-Key"]

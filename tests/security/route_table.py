@@ -27,6 +27,7 @@ RELATIONS: dict[str, dict[str, set[str]]] = {
     "/api/v1/appointments/{appointment_id}": {"GET": {"manager"}},
     "/api/v1/appointments/{appointment_id}/cancel": {"POST": {"manager", "staff"}},
     "/api/v1/appointments/{appointment_id}/reschedule": {"POST": {"manager", "staff"}},
+    "/api/v1/practitioners/{practitioner_id}/agenda": {"GET": {"staff"}},
 }
 # By prefix, for routes the table above does not name: the patient's own space and family, the
 # agenda's staff (practitioner and granted secretaries), the secretaries' own pages.
