@@ -95,6 +95,20 @@ class Identity(Aggregate):
     def _totp_used(self, step: int) -> None:
         self.last_totp_step = step
 
+    def reset_second_factor(self) -> None:
+        """An operator clears the second factor (a lost phone, a lost server key): the next login sets one up.
+
+        Staff set up a new authenticator app at their next login; a patient logs in with the password
+        alone until they choose one again. Nothing recorded when there is none.
+        """
+        if self.second_factor is not None or self.totp_secret is not None:
+            self._second_factor_reset()
+
+    @event("SecondFactorReset", topic="consulta.Identity.SecondFactorReset")
+    def _second_factor_reset(self) -> None:
+        self.second_factor = None
+        self.totp_secret = None  # the sealed secret is no longer used: codes of the old app never pass again
+
     def enable_email_codes(self) -> None:
         if not self.email_confirmed:
             raise InvalidInputError("confirm your e-mail address first")

@@ -201,17 +201,28 @@ def _check_code(
 # -- a second factor before health data, for a session that has none yet -----------------
 
 
+REPLACE_URL = "/account/second-factor?replace=1"
+
+
+def _replacing(request: AnyRequest, method: str | None) -> bool:
+    """A new authenticator app in place of the current factor: only once this session has passed it."""
+    return method is not None and bool(session_value(request, SESSION_SECOND_FACTOR))
+
+
 @get("/account/second-factor", sync_to_thread=True, name="second_factor")
-def second_factor_page(request: AnyRequest, next: FromQuery[str] = "") -> Template | Redirect:
+def second_factor_page(request: AnyRequest, next: FromQuery[str] = "", replace: FromQuery[str] = "") -> Template | Redirect:
     actor = page_actor(request)
     if actor is None:
         return see_other(login_url(safe_next(next, "/my/appointments")))
     app = services_of(request).app
     identity = app.identity(actor.account_id)
     secret = None
-    if identity.second_factor is None:
+    replacing = replace == "1" and _replacing(request, identity.second_factor)
+    if identity.second_factor is None or replacing:
         secret = session_value(request, TOTP_SETUP) or app.new_totp_secret()
         update_session(request, **{TOTP_SETUP: secret})
+    elif replace == "1":  # pass the current factor first, then come back here
+        next = REPLACE_URL
     email = app.get_account(actor.account_id).email
     return page(
         "second_factor.html.j2",
@@ -219,9 +230,9 @@ def second_factor_page(request: AnyRequest, next: FromQuery[str] = "") -> Templa
         secret=secret,
         uri=totp_uri(secret, email) if secret else None,
         action="/account/second-factor/code",
-        next=safe_next(next, ""),
+        next=safe_next(next, "/account" if replacing else ""),
         error=None,
-        passed=session_value(request, SESSION_SECOND_FACTOR),
+        replacing=replacing,
         code_sent=bool(session_value(request, EMAIL_CHALLENGE)),
     )
 
@@ -265,9 +276,11 @@ def _step_up(request: AnyRequest, actor: Actor, data: CodeForm) -> tuple[Templat
     app = services_of(request).app
     now = now_of(request)
     identity = app.identity(actor.account_id)
+    setup = session_value(request, TOTP_SETUP)
+    new_app = identity.second_factor is None or bool(setup and _replacing(request, identity.second_factor))
     try:
-        if identity.second_factor is None:
-            secret = session_value(request, TOTP_SETUP)
+        if new_app:
+            secret = setup
             if not secret:
                 return see_other("/account/second-factor"), True
             outcome = app.enable_totp(actor.account_id, str(secret), data.code[:20], now)
@@ -283,7 +296,7 @@ def _step_up(request: AnyRequest, actor: Actor, data: CodeForm) -> tuple[Templat
             method = "totp"
     except DomainError as error:
         email = app.get_account(actor.account_id).email
-        secret = session_value(request, TOTP_SETUP) if identity.second_factor is None else None
+        secret = setup if new_app else None
         key_changed = isinstance(error, SecondFactorKeyError)
         wrong = page(
             "second_factor.html.j2",

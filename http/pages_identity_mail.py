@@ -48,6 +48,15 @@ MESSAGES = {
             "%(link)s\n"
         ),
     ),
+    "second_factor_reset": (
+        _("Your Consulta second factor was reset"),
+        _(
+            "The second factor of your Consulta account was reset at your request: every session and app"
+            " logged in with your account was logged out.\n\nAt your next login, set up your authenticator"
+            " app again when asked (staff), or choose a second factor again from your account page.\n\n"
+            "If you did not ask for this, contact your practice or Consulta's support at once."
+        ),
+    ),
 }
 
 
@@ -63,14 +72,26 @@ def sender_of(request: AnyRequest) -> EmailSender:
 def send(request: AnyRequest, kind: str, to: str, language: str | None = None, **values: Any) -> bool:
     """Send one message; False (and a log line without the address) when the channel failed."""
     settings = request.app.state.settings
-    gettext = i18n.gettext_for(language or i18n.request_language(request))
+    return send_with(
+        sender_of(request), settings, kind, to, language or i18n.request_language(request), **values
+    )
+
+
+def send_with(
+    sender: EmailSender, settings: Any, kind: str, to: str, language: str, once: str = "", **values: Any
+) -> bool:
+    """`send` outside a request (the `consulta account` commands): the sender and language given.
+
+    The message's key (its Message-ID) comes from its text; `once` tells apart two messages of the same
+    text (a notice without a link or code: the event's log position)."""
+    gettext = i18n.gettext_for(language)
     subject, body = MESSAGES[kind]
     if "path" in values:
         values["link"] = settings.base_url.rstrip("/") + values.pop("path")
     text = gettext(body) % values
-    key = f"{kind}/" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    key = f"{kind}/" + hashlib.sha256((once + text).encode()).hexdigest()[:32]
     try:
-        sender_of(request).send(to, gettext(subject), text, None, key)
+        sender.send(to, gettext(subject), text, None, key)
     except EmailError as error:
         log.warning("an account e-mail (%s) could not be sent: %s", kind, error)
         return False

@@ -82,9 +82,13 @@ def _ended_key(account_id: Any) -> str:
 async def end_all_sessions(app: Any, account_id: Any, now: float) -> None:
     """Every session (and API token) of this account begun before `now` ends at its next request (password reset,
     hand-over, a stolen device): call it from the command's handler. Kept for the longest session's life."""
-    store = app.stores.get("sessions")
-    await store.set(_ended_key(account_id), str(now).encode(), expires_in=ABSOLUTE_SECONDS["patient"] + 3600)
-    await app.state.api_tokens.end_all(account_id)  # and its API tokens
+    await end_sessions_in(app.stores.get("sessions"), app.state.api_tokens, account_id, now)
+
+
+async def end_sessions_in(sessions: Any, api_tokens: Any, account_id: Any, now: float) -> None:
+    """The same, given the stores (`consulta account reset-second-factor` builds them from REDIS_URL)."""
+    await sessions.set(_ended_key(account_id), str(now).encode(), expires_in=ABSOLUTE_SECONDS["patient"] + 3600)
+    await api_tokens.end_all(account_id)
 
 
 async def _ended_at(scope: Scope) -> float | None:

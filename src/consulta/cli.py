@@ -389,9 +389,11 @@ def rebuild(name: str, batch: int) -> None:
     click.echo(f"Rebuilt {name}: {count} events in {elapsed:.2f} s ({rate:,.0f} events/s).")
 
 
+from consulta.account_cli import register as _register_account  # noqa: E402
 from consulta.notifications_cli import register as _register_notifications  # noqa: E402
 
 _register_notifications(main, load_settings)
+_register_account(main, load_settings)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -182,6 +182,14 @@ class IdentityCommands(_Base):
         except IntegrityError:
             raise CodeInvalidError("this code was already used") from None
 
+    def reset_second_factor(self, account_id: UUID) -> Outcome:
+        """The operator's reset (`consulta account reset-second-factor`); position 0 when there was none."""
+        identity = self.identity(account_id)
+        if identity.second_factor is None and identity.totp_secret is None:
+            return _outcome(account_id, 0, created=False)  # none set up (maybe no identity recorded at all)
+        identity.reset_second_factor()
+        return _outcome(account_id, self._save(identity), created=False)
+
     def enable_email_codes(self, account_id: UUID, now: datetime) -> Outcome:
         identity = self.identity(account_id)
         identity.enable_email_codes()
