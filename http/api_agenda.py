@@ -24,27 +24,21 @@ from consulta.aggregates.errors import NotFoundError
 from consulta.application import Actor
 from consulta.http.api_directory import INSTANT_HELP
 from consulta.http.api_schemas import AgendaAppointmentOut, AgendaBlockOut, AgendaOut
-from consulta.http.api_support import authenticated, field_error, parse_instant, problems, services_of
+from consulta.http.api_support import (
+    agenda_actor,
+    authenticated,
+    field_error,
+    parse_instant,
+    problems,
+    services_of,
+)
 from consulta.http.audit import note_read
 from consulta.http.second_factor import require_second_factor
 from consulta.projections.views import PractitionerCard
-from consulta.services import Services
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 DEFAULT_AGENDA_DAYS = 1
 MAX_AGENDA_DAYS = 31
-
-
-def agenda_actor(services: Services, actor: Actor, practitioner_id: UUID) -> Actor:
-    """Who reads this agenda: the practitioner, or a secretary granted it now (404 for anyone else)."""
-    working: Actor | None = None
-    if actor.role == "practitioner":
-        working = actor
-    elif actor.role == "secretary" and services.app.is_granted(actor.account_id, practitioner_id):
-        working = Actor(actor.account_id, "secretary", practitioner_id)
-    if working is None or not working.may_manage_agenda(practitioner_id):
-        raise NotFoundError("practitioner not found")
-    return working
 
 
 def _days_after(instant: datetime, zone: ZoneInfo, days: int) -> datetime:

@@ -2,6 +2,9 @@
 
 Commands go to the event-sourced application; each waits for the booking
 read models to reach its position, so a GET right after shows its effect.
+Staff command on their agenda: the practitioner, and a secretary on an agenda
+granted to them now (their token names no practitioner: `booking_actor` and
+`appointment_actor` find the agenda and check the grant on every request).
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from consulta.http.api_limits import limiter_of
 from consulta.http.api_schemas import AppointmentList, AppointmentOut, BookingBody, CancelBody, RescheduleBody
 from consulta.http.api_support import (
     BODY_OPTIONAL,
+    appointment_actor,
     authenticated,
+    booking_actor,
     field_error,
     problems,
     render_appointment,
@@ -120,7 +125,13 @@ def _replay(services: Services, first: Appointment, data: BookingBody, profile_i
     sync_to_thread=True,
     security=BEARER,
     summary="Book a slot",
-    description="Answers 201 with the appointment; a slot taken meanwhile answers 409.",
+    description=(
+        "Answers 201 with the appointment; a slot taken meanwhile answers 409. Patients book for a profile"
+        " they manage (their own by default). Staff (the practitioner, a secretary on an agenda granted to"
+        " them now) book on that agenda for a patient of the practice, or for anyone they name with"
+        " `patient_last_name` and `patient_birth_date`; an agenda they do not work on answers 404, as for"
+        " a practitioner that does not exist."
+    ),
     responses=problems(400, 401, 404, 409, 413, 415, 422, 429),
 )
 def book_appointment(
@@ -142,12 +153,13 @@ def book_appointment(
         raise field_error("Idempotency-Key", "must be 1 to 200 printable ASCII characters", "header")
     within_calendar(data.starts_at, "starts_at", "body")
     named = _named(data)
-    profile_id = data.profile_id or _own_profile(app, actor)
-    appointment_id = idempotent_id(actor.account_id, idempotency_key) if idempotency_key else None
+    working = booking_actor(services, actor, data.practitioner_id)  # a secretary: granted now, else 404
+    profile_id = data.profile_id or _own_profile(app, working)
+    appointment_id = idempotent_id(working.account_id, idempotency_key) if idempotency_key else None
     if appointment_id is not None and (first := _as_first_booked(app, appointment_id)) is not None:
         return _replay(services, first, data, profile_id)
     outcome = app.book(
-        actor,
+        working,
         data.practitioner_id,
         data.motif_id,
         data.mode,
@@ -213,7 +225,10 @@ def my_appointment(
     sync_to_thread=True,
     security=BEARER,
     summary="Cancel an appointment",
-    description="Patients may cancel until the practitioner's cut-off (422 after it); the body is optional.",
+    description=(
+        "Patients may cancel until the practitioner's cut-off (422 after it); the body is optional. Staff"
+        " (the practitioner, a secretary granted the agenda now) cancel at any time and give a `reason`."
+    ),
     responses=problems(400, 401, 404, 409, 413, 415, 422),
 )
 def cancel_appointment(
@@ -224,9 +239,10 @@ def cancel_appointment(
 ) -> AppointmentOut:
     services = services_of(request)
     reason = data.reason if data else ""
-    outcome = services.app.cancel(actor, appointment_id, reason, services.clock.now())
+    working = appointment_actor(services, actor, appointment_id)
+    outcome = services.app.cancel(working, appointment_id, reason, services.clock.now())
     services.wait_for(outcome.position, BOOKING_VIEWS)
-    return _render(services, services.app.get_appointment(actor, appointment_id))
+    return _render(services, services.app.get_appointment(working, appointment_id))
 
 
 @post(
@@ -236,7 +252,10 @@ def cancel_appointment(
     sync_to_thread=True,
     security=BEARER,
     summary="Move an appointment to another slot",
-    description="Same motif; `mode` defaults to the current one. A slot taken answers 409.",
+    description=(
+        "Same motif; `mode` defaults to the current one. A slot taken answers 409. Staff (the"
+        " practitioner, a secretary granted the agenda now) move their agenda's appointments."
+    ),
     responses=problems(400, 401, 404, 409, 413, 415, 422, 429),
 )
 def reschedule_appointment(
@@ -247,9 +266,12 @@ def reschedule_appointment(
 ) -> AppointmentOut:
     services = services_of(request)
     within_calendar(data.starts_at, "starts_at", "body")
-    outcome = services.app.reschedule(actor, appointment_id, data.starts_at, services.clock.now(), data.mode)
+    working = appointment_actor(services, actor, appointment_id)
+    outcome = services.app.reschedule(
+        working, appointment_id, data.starts_at, services.clock.now(), data.mode
+    )
     services.wait_for(outcome.position, BOOKING_VIEWS)
-    return _render(services, services.app.get_appointment(actor, appointment_id))
+    return _render(services, services.app.get_appointment(working, appointment_id))
 
 
 APPOINTMENT_HANDLERS = [

@@ -1,4 +1,4 @@
-"""What every API handler shares: the JSON guard, field errors, time parsing, rendering."""
+"""What every API handler shares: the JSON guard, field errors, time parsing, rendering, who acts on an agenda."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from litestar import Request
@@ -14,10 +15,12 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 
+from consulta.aggregates.errors import NotFoundError
 from consulta.application import Actor
 from consulta.http.api_schemas import AppointmentOut, MotifOut, PractitionerOut, Problem
 from consulta.http.auth import api_actor
 from consulta.http.errors import TITLES
+from consulta.projections.account_views import AccountReads
 from consulta.services import Services
 
 JSON_TYPES = ("application/json",)
@@ -36,6 +39,49 @@ async def authenticated(connection: ASGIConnection[Any, Any, Any, Any], handler:
 def current_actor(request: Request[Any, Any, Any]) -> Actor:
     """The `actor` dependency of handlers behind the `authenticated` guard."""
     return request.state.api_actor  # type: ignore[no-any-return]
+
+
+def agenda_actor(services: Services, actor: Actor, practitioner_id: UUID) -> Actor:
+    """Who works on this agenda: the practitioner, or a secretary granted it now (404 for anyone else).
+
+    A secretary's token names no practitioner (they work for several, who each
+    grant and revoke access): the grant is checked against its aggregate on
+    every request, so a revoked one refuses at once. The 404 is the answer for
+    a practitioner that does not exist, before anything about the agenda is read.
+    """
+    working: Actor | None = None
+    if actor.role == "practitioner":
+        working = actor
+    elif actor.role == "secretary" and services.app.is_granted(actor.account_id, practitioner_id):
+        working = Actor(actor.account_id, "secretary", practitioner_id)
+    if working is None or not working.may_manage_agenda(practitioner_id):
+        raise NotFoundError("practitioner not found")
+    return working
+
+
+def booking_actor(services: Services, actor: Actor, practitioner_id: UUID) -> Actor:
+    """The actor of a booking on this agenda: a secretary works on it if granted now; others as they are.
+
+    Patients and practitioners go on unchanged: the booking command checks them
+    (a practitioner on another agenda gets the same 404 "practitioner not found").
+    """
+    return agenda_actor(services, actor, practitioner_id) if actor.role == "secretary" else actor
+
+
+def appointment_actor(services: Services, actor: Actor, appointment_id: UUID) -> Actor:
+    """The actor of a command on this appointment: a secretary on its agenda if granted now.
+
+    The agenda comes from the read model (the command waited for it after
+    booking). A secretary not granted on it, or an id that exists nowhere, gets
+    the 404 of a missing appointment, the same as another account's one.
+    Patients and practitioners go on unchanged: the command checks them.
+    """
+    if actor.role != "secretary":
+        return actor
+    practitioner_id = AccountReads(services.reads).practitioner_of_appointment(appointment_id)
+    if practitioner_id is None or not services.app.is_granted(actor.account_id, practitioner_id):
+        raise NotFoundError("appointment not found")
+    return Actor(actor.account_id, "secretary", practitioner_id)
 
 
 def require_json(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

@@ -56,6 +56,11 @@ class AccountReads:
             (secretary_id,),
         )
 
+    def practitioner_of_appointment(self, appointment_id: UUID) -> UUID | None:
+        """The agenda an appointment lies in (a secretary's API command checks its grant there), or None."""
+        rows = self._q("SELECT practitioner_id FROM {agenda_appointments} WHERE id = %s", (appointment_id,))
+        return rows[0]["practitioner_id"] if rows else None
+
     def secretaries_of(self, practitioner_id: UUID) -> list[dict[str, Any]]:
         return self._q(
             "SELECT g.secretary_id, g.active, g.changed_at, a.email FROM {secretary_grants} g"
