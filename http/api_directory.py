@@ -13,6 +13,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, QueryParameter
 
 from consulta.aggregates.errors import NotFoundError
+from consulta.application import Actor
 from consulta.http.api_schemas import (
     Mode,
     PractitionerList,
@@ -91,7 +92,8 @@ async def optional_caller(connection: ASGIConnection[Any, Any, Any, Any], handle
         f" the range spans at most {MAX_SLOT_DAYS} days. Without `motif`, every motif bookable online."
         " A motif reserved to the practitioner's known patients (`motifs[].restricted_to_known_patients`)"
         " lists its slots only to a bearer token that may book it: a patient one of whose profiles the"
-        " practitioner has seen (`bookable_for`), or the practitioner; others get none (`slots_listed`"
+        " practitioner has seen (`bookable_for`), the practitioner, or a secretary granted the agenda now;"
+        " others get none (`slots_listed`"
         " false: call the practice). An invalid bearer token answers 401."
     ),
     responses=problems(400, 401, 404, 422),
@@ -121,8 +123,19 @@ def practitioner_slots(
     else:
         motif_ids = [m["id"] for m in card.motifs if m.get("online", True)]
     caller = request.state.api_actor
+    if (
+        caller is not None
+        and caller.role == "secretary"
+        and services.app.is_granted(caller.account_id, card.id)
+    ):
+        caller = Actor(
+            caller.account_id, "secretary", card.id
+        )  # their token names no agenda: granted on this one
     known = KnownProfiles(
-        services, caller, card.id, staff_may_book=caller is not None and caller.role == "practitioner"
+        services,
+        caller,
+        card.id,
+        staff_may_book=caller is not None and caller.role in ("practitioner", "secretary"),
     )
     covered = [_motif_out(known, card.rules.motif(motif_id)) for motif_id in motif_ids]
     slots = [

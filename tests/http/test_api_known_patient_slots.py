@@ -113,3 +113,21 @@ async def test_the_openapi_document_describes_the_field(client: AsyncTestClient[
         schemas["SlotMotifOut"]["properties"]
     )
     assert "motifs" in schemas["SlotList"]["properties"]
+
+
+async def test_a_secretary_granted_the_agenda_sees_the_slots_and_one_revoked_does_not(
+    client: AsyncTestClient[Any], services: Services, practice: Practice
+) -> None:
+    from consulta.application import Actor
+    from tests.factories import unique_email
+
+    now = services.clock.now()
+    email = unique_email("secretary")
+    secretary = Actor(services.app.add_secretary(email, "correct horse battery", now).id, "secretary")
+    services.app.grant_secretary(practice.staff, email, now)
+    headers = await bearer(client, secretary)  # as a login gives it: no agenda named
+    body = await listing(client, practice, headers, motif="follow-up")
+    assert body["slots"] and follow_up(body)["slots_listed"] is True
+    services.app.revoke_secretary(practice.staff, secretary.account_id, now)
+    body = await listing(client, practice, headers, motif="follow-up")
+    assert body["slots"] == [] and follow_up(body)["slots_listed"] is False
