@@ -23,12 +23,19 @@ def _end_sessions(settings: Any, account_id: Any) -> bool:
     """End the account's sessions and tokens in the shared stores; False when there are none to reach."""
     if not settings.redis_url:
         return False
+    from redis.exceptions import RedisError
+
     from consulta.http.app import make_store
     from consulta.http.auth import ApiTokens
     from consulta.http.security import end_sessions_in
 
     tokens = ApiTokens(make_store(settings, "api"), settings.api_token_hours * 3600)
-    asyncio.run(end_sessions_in(make_store(settings, "sessions"), tokens, account_id, time.time()))
+    try:
+        asyncio.run(end_sessions_in(make_store(settings, "sessions"), tokens, account_id, time.time()))
+    except (RedisError, OSError) as error:
+        raise click.ClickException(
+            f"cannot reach Redis ({type(error).__name__}): nothing was changed"
+        ) from None
     return True
 
 
@@ -53,22 +60,24 @@ def register(main: click.Group, load_settings: Callable[..., Any]) -> None:
                 account = app.account_by_email(email)
             except DomainError:
                 raise click.ClickException("no account has this e-mail address") from None
-            outcome = app.reset_second_factor(account.id)
-            if not outcome.position:
+            identity = app.identity(account.id)
+            if identity.second_factor is None and identity.totp_secret is None:
                 click.echo(f"Account {account.id} has no second factor set up: nothing changed.")
                 return
-            language = app.identity(account.id).language or "fr"
+            # Sessions first: if Redis cannot be reached, nothing is recorded and the command can run again.
+            ended = _end_sessions(settings, account.id)
+            outcome = app.reset_second_factor(account.id)
         finally:
             app.close()
-        ended = _end_sessions(settings, account.id)
-        told = send_with(
-            email_sender(settings),
-            settings,
-            "second_factor_reset",
-            account.email,
-            language,
-            once=str(outcome.position),
-        )
+        try:
+            sender = email_sender(settings)
+        except RuntimeError:  # no SMTP_HOST outside dev: the reset stands, the notice cannot go
+            told = False
+        else:
+            once = str(outcome.position)
+            told = send_with(
+                sender, settings, "second_factor_reset", account.email, identity.language or "fr", once=once
+            )
         click.echo(f"Second factor of account {account.id} reset.")
         click.echo(
             "Its sessions and API tokens are ended."

@@ -95,6 +95,16 @@ def test_no_second_factor_or_no_account_changes_nothing(
     staff = practitioner(services, services.clock.now(), "practitioner S", "Dr Sam Twice")
     smtp = SmtpServer().start()
     try:
+        before = head(services)  # Redis unreachable: a clear error and nothing recorded (it can run again)
+        dead = reset(settings, "redis://127.0.0.1:1/0", smtp.port, staff.email)
+        assert (
+            dead.returncode != 0
+            and "cannot reach Redis" in dead.stderr
+            and "nothing was changed" in dead.stderr
+        )
+        assert "Traceback" not in dead.stderr and head(services) == before
+        assert services.app.identity(staff.actor.account_id).second_factor == "totp"  # type: ignore[union-attr]
+
         assert reset(settings, redis_url, smtp.port, staff.email).returncode == 0
         before = head(services)
         again = reset(settings, redis_url, smtp.port, staff.email)
