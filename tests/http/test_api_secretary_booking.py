@@ -17,13 +17,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from consulta.aggregates.appointment import Appointment
-from consulta.application import Actor
 from consulta.http.api_appointments import idempotent_id
 from consulta.http.app import create_app
 from consulta.services import Services
 from consulta.settings import Settings
-from tests.accounts.principals import PASSWORD
-from tests.factories import unique_email
+from tests.accounts.test_staff_booking_scope import new_patient as stranger  # tied to no practice
 from tests.http.api_helpers import assert_problem, head
 from tests.http.test_api_agenda import Practice, login, practice
 
@@ -52,15 +50,6 @@ def body(practitioner_id: Any, slot: tuple[str, datetime], profile_id: Any, **na
     mode, starts_at = slot
     return {"practitioner_id": str(practitioner_id), "motif_id": "consult", "mode": mode,
             "starts_at": starts_at.isoformat(), "profile_id": str(profile_id), **named}  # fmt: skip
-
-
-def stranger(services: Services, first: str, last: str, born: date) -> tuple[Actor, UUID]:
-    """A patient with an account of their own, tied to no practice: their actor and profile."""
-    now = services.clock.now()
-    outcome = services.app.register_patient(unique_email("p"), PASSWORD, first, last, born, now)
-    profile_id = services.app.get_account(outcome.id).profile_id
-    assert profile_id is not None and services.wait_for(outcome.position)
-    return Actor(outcome.id, "patient"), profile_id
 
 
 def sec_id(w: Practice) -> UUID:
