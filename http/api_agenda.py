@@ -25,6 +25,7 @@ from consulta.application import Actor
 from consulta.http.api_directory import INSTANT_HELP
 from consulta.http.api_schemas import AgendaAppointmentOut, AgendaBlockOut, AgendaOut
 from consulta.http.api_support import (
+    BEARER,
     agenda_actor,
     authenticated,
     field_error,
@@ -36,7 +37,6 @@ from consulta.http.audit import note_read
 from consulta.http.second_factor import require_second_factor
 from consulta.projections.views import PractitionerCard
 
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 DEFAULT_AGENDA_DAYS = 1
 MAX_AGENDA_DAYS = 31
 

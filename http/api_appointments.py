@@ -27,6 +27,7 @@ from consulta.application import Actor, Consulta
 from consulta.http.api_limits import limiter_of
 from consulta.http.api_schemas import AppointmentList, AppointmentOut, BookingBody, CancelBody, RescheduleBody
 from consulta.http.api_support import (
+    BEARER,
     BODY_OPTIONAL,
     appointment_actor,
     authenticated,
@@ -41,7 +42,6 @@ from consulta.http.api_support import (
 from consulta.http.second_factor import note_second_factor, require_second_factor
 from consulta.services import BOOKING_VIEWS, Services
 
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 KEY_HELP = (
     "Any unique string (1-200 printable ASCII characters), e.g. a UUID. A retry with the same key returns"
     " the first answer and books nothing new; the same key with another body answers 422."

@@ -13,10 +13,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody
 
 from consulta.application import Actor
-from consulta.http.api_support import authenticated, problems, require_json, services_of
+from consulta.http.api_support import BEARER, authenticated, problems, require_json, services_of
 from consulta.projections.account_views import AccountReads
 
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 

@@ -23,6 +23,7 @@ from consulta.http.errors import TITLES
 from consulta.projections.account_views import AccountReads
 from consulta.services import Services
 
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]  # the OpenAPI security of handlers that need a token
 JSON_TYPES = ("application/json",)
 BODY_OPTIONAL = "body_optional"  # handler opt: an empty body without a content type is fine
 
