@@ -2,7 +2,7 @@
 
 A real HTTP server (uvicorn, in a thread of this process, on the test
 database) answers. For every operation and role (anonymous, patient,
-practitioner), generated requests must get no server error and no answer
+practitioner, a secretary granted another practitioner's agenda), generated requests must get no server error and no answer
 outside the schema (status, content type, body), and an operation that needs
 a bearer token must refuse a request without one (schemathesis' ignored_auth).
 Every case that names an appointment is sent again with an appointment of
@@ -33,13 +33,15 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from consulta.application import Actor
 from consulta.http.app import create_app
 from consulta.services import Services
 from consulta.settings import Settings
-from tests.accounts.principals import PASSWORD, patient, practitioner, totp_code
+from tests.accounts.principals import PASSWORD, Principal, patient, practitioner, totp_code, with_totp
+from tests.factories import unique_email
 
 MAX_EXAMPLES = 50
-ROLES = ("anonymous", "patient", "practitioner")
+ROLES = ("anonymous", "patient", "practitioner", "secretary")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -92,8 +94,20 @@ def fuzz_roles(fuzz_server: str, services: Services) -> dict[str, Any]:
         assert answer.status_code == 200, answer.text
         return {"Authorization": f"Bearer {answer.json()['token']}"}
 
+    secretary_email = unique_email("fuzz-secretary")  # works for Y only: X's appointment is foreign to it too
+    secretary_id = services.app.add_secretary(secretary_email, PASSWORD, now).id
+    services.app.grant_secretary(other_doctor.actor, secretary_email, now)  # type: ignore[arg-type]
+    secretary = Principal(
+        "secretary of Y", Actor(secretary_id, "secretary"), secretary_email, PASSWORD,
+        with_totp(services, secretary_id, now),
+    )  # fmt: skip
     return {
-        "headers": {"anonymous": {}, "patient": token(someone), "practitioner": token(other_doctor)},
+        "headers": {
+            "anonymous": {},
+            "patient": token(someone),
+            "practitioner": token(other_doctor),
+            "secretary": token(secretary),
+        },
         "foreign_appointment": str(foreign.id),
     }
 
