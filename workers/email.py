@@ -167,7 +167,9 @@ class SmtpSender:
                     self.sender, m.to, m.subject, m.text, m.html, m.idempotency_key, m.attachments
                 )
                 ready.append((index, parse_address(m.to)[1], content, message_id))
-            except Exception as error:  # this message cannot be written (a bad address): the others go
+            except ValueError as error:  # not writable (a bad address, an over-long name): fails for good
+                yield index, PermanentEmailError(f"the message cannot be written: {error}")
+            except Exception as error:  # a fault of ours: the caller retries it; the others go
                 yield index, error
         if not ready:
             return

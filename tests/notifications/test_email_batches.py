@@ -114,7 +114,8 @@ def test_a_message_that_cannot_be_written_fails_alone(server):
     messages[1] = Outgoing("jérôme@exemple.fr", "s", "t", None, "unwritable:bad")  # needs SMTPUTF8: refused
     outcomes = dict(sender_for(server).send_many(messages))
     assert isinstance(outcomes[0], str) and isinstance(outcomes[2], str)
-    assert not isinstance(outcomes[1], str)
+    assert isinstance(outcomes[1], PermanentEmailError)  # a dead letter an operator sees, not endless retries
+    assert "jérôme" not in str(outcomes[1])  # the reason names no address
     assert [r.recipients for r in server.messages] == [["p0@example.org"], ["p2@example.org"]]
 
 

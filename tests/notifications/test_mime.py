@@ -11,6 +11,7 @@ from email.parser import BytesParser
 from email.utils import parseaddr
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -285,3 +286,19 @@ def test_sent_through_smtp_sender_it_arrives_as_it_was_given() -> None:
         assert attachment.get_payload(decode=True) == ics[2]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "ann@example.org\r\nBcc: eve@example.net",  # parseaddr would keep the first line only
+        "Ann <ann@example.org>\nX-Other: 1",
+        "ann@example.org, eve@example.net",  # parseaddr would keep the first address only
+        '"Ann\r\nB" <ann@example.org>',  # parseaddr would make "Ann" the address
+        "ann@example.org\x00",
+        "Ann Nobody",  # no address at all
+    ],
+)
+def test_a_recipient_that_is_not_exactly_one_clean_address_is_refused(to: str) -> None:
+    with pytest.raises(ValueError):
+        message_bytes("Consulta <no-reply@consulta.example>", to, "Rendez-vous", "Bonjour", None, "k", [])
