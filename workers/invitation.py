@@ -2,7 +2,8 @@
 
 The link token and the access code come out of the sealed blob that
 `Consultation.Invited` carried (consulta.invitation_seal), opened here with
-the worker's key (`CONSULTA_SECRET_KEY`, the web's). Skipped ("expired"), and
+the worker's key (`CONSULTA_SECRET_KEY`, the web's) or an earlier one
+(`CONSULTA_PREVIOUS_SECRET_KEYS`). Skipped ("expired"), and
 the read model's sealed copy erased, once the consultation has ended or the
 code's validity (the consultation's end) has passed. An SMS due in the quiet
 hours (in the patient's zone if chosen, else the practice's) is postponed by
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from consulta.invitation_seal import SealError, open_sealed, worker_secret
+from consulta.invitation_seal import SealError, open_sealed, worker_keys
 from consulta.projections.notification_policy import quiet_until
 
 from .email import PermanentEmailError
@@ -91,7 +92,8 @@ def compose_invitation(
             return "quiet hours until after the start", None
     cur.execute(deliverer.q(_ERASE), (None, now))  # the others whose validity has passed
     try:
-        code, token = open_sealed(worker_secret(), c["id"], c["sealed"])
+        secret, previous = worker_keys()
+        code, token = open_sealed(secret, c["id"], c["sealed"], previous)
     except SealError as error:
         return "", (address, Unopenable(str(error)), c["quiet_zone"], channel, [])
     a = {

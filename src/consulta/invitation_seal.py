@@ -11,7 +11,13 @@ Blob: base64url of `version (1 byte) | nonce (12) | ciphertext+tag`; the AES-GCM
 part is consulta.sealing, shared with the TOTP secret. Once the consultation
 has ended or its code's validity has passed, the secrets are
 worthless, and the read model's copy is erased; the log keeps the sealed blob,
-which only the secret key opens (rotating the key makes old blobs unopenable).
+which only the secret key opens.
+
+Rotating the key: invitations are sealed with `CONSULTA_SECRET_KEY` and opened
+with it or any key of `CONSULTA_PREVIOUS_SECRET_KEYS`. They are not sealed
+again: an invitation is needed only until it is sent or its consultation has
+ended, so an earlier key stays listed until the consultations opened before
+the change have ended (docs/security.md, "Rotating the secret key").
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Sequence
 from uuid import UUID
 
 from consulta.sealing import (
@@ -27,8 +34,9 @@ from consulta.sealing import (
     WrongKeyError,
     derive_key,
     from_text,
-    open_bytes,
+    open_with_any,
     seal_bytes,
+    split_keys,
     to_text,
 )
 
@@ -48,13 +56,16 @@ def seal(secret: str, consultation_id: UUID, code: str, link_token: str) -> str:
     return to_text(bytes([VERSION]) + sealed)
 
 
-def open_sealed(secret: str, consultation_id: UUID, blob: str) -> tuple[str, str]:
-    """(code, link token), or SealError."""
+def open_sealed(
+    secret: str, consultation_id: UUID, blob: str, previous: Sequence[str] = ()
+) -> tuple[str, str]:
+    """(code, link token), opened with `secret` or else one of the `previous` keys; or SealError."""
     try:
         raw = from_text(blob)
         if not raw or raw[0] != VERSION:
             raise DamagedError("unknown version")
-        payload = open_bytes(invitation_key(secret), raw[1:], consultation_id.bytes)
+        earlier = [invitation_key(k) for k in dict.fromkeys(previous) if k and k != secret]
+        payload = open_with_any([invitation_key(secret), *earlier], raw[1:], consultation_id.bytes)
     except DamagedError:
         raise SealError("the sealed invitation is damaged or of an unknown version") from None
     except WrongKeyError:
@@ -66,18 +77,22 @@ def open_sealed(secret: str, consultation_id: UUID, blob: str) -> tuple[str, str
 
 
 _lock = threading.Lock()
-_in_process: str | None = None
+_in_process: tuple[str, tuple[str, ...]] | None = None
 
 
-def open_in_this_process(secret: str | None) -> None:
-    """`consulta dev` and tests: the worker threads open with the web's key (which may be generated)."""
+def open_in_this_process(secret: str | None, previous: Sequence[str] = ()) -> None:
+    """`consulta dev` and tests: the worker threads open with the web's keys (the current one may be generated)."""
     global _in_process
     with _lock:
-        _in_process = secret
+        _in_process = (secret, tuple(previous)) if secret else None
 
 
-def worker_secret() -> str:
-    """The key a worker opens with: the web's own in `consulta dev`, else `CONSULTA_SECRET_KEY`."""
+def worker_keys() -> tuple[str, tuple[str, ...]]:
+    """The keys a worker opens with: the web's own in `consulta dev`, else `CONSULTA_SECRET_KEY` and
+    `CONSULTA_PREVIOUS_SECRET_KEYS` (earlier keys, whitespace-separated, newest first)."""
     with _lock:
         found = _in_process
-    return found or os.environ.get("CONSULTA_SECRET_KEY", "")
+    if found is not None:
+        return found
+    previous = split_keys(os.environ.get("CONSULTA_PREVIOUS_SECRET_KEYS"))
+    return os.environ.get("CONSULTA_SECRET_KEY", ""), previous

@@ -9,6 +9,12 @@ another consultation or account fails authentication like a wrong key does.
 
 `seal_bytes` returns `nonce (12) | ciphertext+tag`; callers add their own
 version marker and text encoding. Errors say what failed, never the secret.
+
+Rotation: sealing always uses the current key (`CONSULTA_SECRET_KEY`);
+opening tries it first, then each earlier key of
+`CONSULTA_PREVIOUS_SECRET_KEYS` (`open_with_any`), so a blob sealed before a
+change of key still opens until it is sealed again (consulta.totp_reseal) or
+no longer needed. A blob that opens with none of them fails as a wrong key does.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -61,6 +68,24 @@ def open_bytes(key: bytes, sealed: bytes, associated: bytes) -> bytes:
         return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
     except InvalidTag:
         raise WrongKeyError("the sealed data cannot be opened with this key") from None
+
+
+def open_with_any(keys: Sequence[bytes], sealed: bytes, associated: bytes) -> bytes:
+    """Opened with the first of `keys` (the current key, then earlier ones) that authenticates it."""
+    for key in keys:
+        try:
+            return open_bytes(key, sealed, associated)
+        except WrongKeyError:
+            continue
+    raise WrongKeyError("the sealed data cannot be opened with this key")
+
+
+def split_keys(text: str | None) -> tuple[str, ...]:
+    """`CONSULTA_PREVIOUS_SECRET_KEYS`: keys separated by whitespace (spaces, newlines), newest first.
+
+    Whitespace never belongs to a key here: `secrets.token_urlsafe` keys have none. Repeats are dropped.
+    """
+    return tuple(dict.fromkeys((text or "").split()))
 
 
 def to_text(raw: bytes) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
 
+from consulta.sealing import split_keys
+
 
 def _int(env: dict[str, str], key: str, default: int) -> int:
     value = env.get(key)
@@ -36,6 +38,8 @@ class Settings:
     database_url: str = "postgresql://127.0.0.1:5432/postgres"
     redis_url: str | None = None
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # Earlier secret keys, newest first: sealed secrets still open with them (docs/security.md, rotation).
+    previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
     environment: str = "production"  # "production", "dev" or "test"
     base_url: str = "http://127.0.0.1:8000"
     events_schema: str = "events"
@@ -70,6 +74,7 @@ class Settings:
             values["redis_url"] = env["REDIS_URL"]
         if env.get("CONSULTA_SECRET_KEY"):
             values["secret_key"] = env["CONSULTA_SECRET_KEY"]
+        values["previous_secret_keys"] = split_keys(env.get("CONSULTA_PREVIOUS_SECRET_KEYS"))
         for key, attr in (
             ("CONSULTA_ENV", "environment"),
             ("CONSULTA_BASE_URL", "base_url"),
@@ -128,7 +133,9 @@ class Settings:
             "CREATE_TABLE": "no",
             # One round trip per save, table lock kept (docs/performance.md).
             "APPLICATION_RECORDER_TOPIC": "consulta.recorder:ConsultaRecorder",
-            # The application seals second-factor secrets with this key (consulta.totp_seal):
-            # the same key as the one these settings hold, whatever the process environment says.
+            # The application seals second-factor secrets with this key (consulta.totp_seal), and opens
+            # them with it or an earlier one: the keys these settings hold, whatever the process
+            # environment says.
             "CONSULTA_SECRET_KEY": self.secret_key,
+            "CONSULTA_PREVIOUS_SECRET_KEYS": " ".join(self.previous_secret_keys),
         }

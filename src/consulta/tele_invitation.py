@@ -20,10 +20,11 @@ from consulta.teleconsultation import Sealer
 
 
 def invitation_sealer(settings: Settings) -> Sealer:
-    """Seals with the settings' secret key; in `consulta dev` and tests the worker threads open with it too."""
+    """Seals with the settings' secret key; in `consulta dev` and tests the worker threads open with it
+    (or with the settings' previous keys) too."""
     secret = settings.secret_key
     if settings.is_dev:
-        open_in_this_process(secret)
+        open_in_this_process(secret, settings.previous_secret_keys)
 
     def sealer(consultation_id: UUID, code: str, link_token: str) -> str:
         return seal(secret, consultation_id, code, link_token)

@@ -12,9 +12,15 @@ Events recorded before sealing hold the base32 secret itself. Base32 has no
 colon, so "no `vN:` prefix" means clear: those accounts keep logging in, and a
 new enrolment (or a one-off re-sealing command, docs/security.md) replaces it.
 
-A key that cannot open the blob (`CONSULTA_SECRET_KEY` changed, or the bytes
-were moved or altered) raises `SecondFactorKeyError`, a domain error the pages
-and the API show in plain words; nothing about the secret is logged.
+Rotating the key: a seal is always made with `CONSULTA_SECRET_KEY`; opening
+tries it, then each key of `CONSULTA_PREVIOUS_SECRET_KEYS` (newest first), so
+accounts enrolled under an earlier key keep logging in until
+`python -m consulta.totp_reseal` has sealed their secret again under the
+current one (docs/security.md, "Rotating the secret key").
+
+A blob that no key opens (a key neither current nor listed as previous, or
+bytes moved or altered) raises `SecondFactorKeyError`, a domain error the pages
+and the API show in plain words; nothing about the secret or a key is logged.
 """
 
 from __future__ import annotations
@@ -22,13 +28,13 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from consulta.aggregates.errors import DomainError
 from consulta.aggregates.identity import TOTP_SEALED_PREFIX
-from consulta.sealing import SealError, derive_key, from_text, open_bytes, seal_bytes, to_text
+from consulta.sealing import SealError, derive_key, from_text, open_with_any, seal_bytes, split_keys, to_text
 
 log = logging.getLogger(__name__)
 INFO = b"consulta/totp-secret/v1"
@@ -46,8 +52,11 @@ def is_sealed(recorded: str) -> bool:
 
 
 class TotpSeal:
-    def __init__(self, secret_key: str) -> None:
+    def __init__(self, secret_key: str, previous_keys: Sequence[str] = ()) -> None:
+        """Seals with `secret_key`; opens with it, then with each of `previous_keys` in turn."""
         self._key = derive_key(secret_key, INFO)
+        earlier = [derive_key(k, INFO) for k in dict.fromkeys(previous_keys) if k and k != secret_key]
+        self._keys = (self._key, *earlier)
 
     @classmethod
     def from_env(cls, env: Mapping[str, Any]) -> TotpSeal:
@@ -56,12 +65,14 @@ class TotpSeal:
         Without one (tests, scripts on an in-memory store) the key is random and
         this process's own: what it seals opens nowhere else. `consulta serve`
         refuses to start without the variable; `consulta dev` keeps one in .consulta/.
+        Earlier keys come from `CONSULTA_PREVIOUS_SECRET_KEYS` (whitespace-separated, newest first).
         """
         secret_key = env.get("CONSULTA_SECRET_KEY")
         if not secret_key:
             log.warning("CONSULTA_SECRET_KEY unset: second factors enrolled now open in this process only")
             secret_key = secrets.token_urlsafe(32)
-        return cls(str(secret_key))
+        previous = split_keys(str(env.get("CONSULTA_PREVIOUS_SECRET_KEYS") or ""))
+        return cls(str(secret_key), previous)
 
     def seal(self, account_id: UUID, totp_secret: str) -> str:
         sealed = seal_bytes(self._key, totp_secret.encode(), account_id.bytes)
@@ -75,7 +86,7 @@ class TotpSeal:
             raise SecondFactorKeyError("the second factor was recorded in a form this server does not know")
         try:
             raw = from_text(recorded[len(TOTP_SEALED_PREFIX) :])
-            return open_bytes(self._key, raw, account_id.bytes).decode()
+            return open_with_any(self._keys, raw, account_id.bytes).decode()
         except SealError:
             raise SecondFactorKeyError(KEY_CHANGED) from None
 

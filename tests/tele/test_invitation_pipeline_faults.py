@@ -121,3 +121,20 @@ def test_a_key_that_cannot_open_the_seal_is_a_dead_letter_then_a_retry_sends_it(
     with pipeline(settings, d, clock, str(opened.id)) as running:
         running.run()
     assert len([m for m in smtp.messages if m.recipients == [opened.email]]) == 1
+
+
+def test_after_a_key_rotation_the_worker_opens_the_seal_with_the_previous_key(
+    services: Services, settings: Settings, now: datetime, smtp: SmtpServer
+) -> None:
+    """Sealed by the web under the old key; the worker restarted with a new key and the old one listed."""
+    opened = open_invited(services, now)
+    clock = Clock(next_local(now, 12))
+    d = deliverer(settings.database_url, smtp.port, clock)
+    open_in_this_process("the-new-web-key", (settings.secret_key,))
+    try:
+        with pipeline(settings, d, clock, str(opened.id)) as running:
+            running.run()
+    finally:
+        open_in_this_process(settings.secret_key)
+    assert due(settings, opened)["email"]["outcome"] == "sent"
+    assert [m.recipients for m in smtp.messages if m.recipients == [opened.email]] == [[opened.email]]
