@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -76,11 +76,18 @@ def test_confirmation_is_sent_once_with_the_practice_and_a_link(services, settin
 
 
 def test_two_appointments_on_one_day_make_one_reminder(services, settings, now, smtp):
-    first = book_ahead(services, now, 10)
+    # From the start of a weekday ten days ahead or more: counted from "now + 10 days", a late afternoon
+    # or a Saturday leaves fewer than five practice slots that day and the second booking lands the next.
+    paris = ZoneInfo("Europe/Paris")
+    day = (now + timedelta(days=10)).astimezone(paris).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    ahead = (datetime.combine(day, time(0), paris) - now) / timedelta(days=1)
+    first = book_ahead(services, now, ahead)
     second = book_ahead(
         services,
         now,
-        10,
+        ahead,
         practitioner=(first.practitioner_id, first.practitioner, 0),
         patient=(first.patient, first.profile_id, first.email),
         index=3,
