@@ -33,6 +33,7 @@ from consulta.sealing import (
     SealError,
     WrongKeyError,
     derive_key,
+    derive_keys,
     from_text,
     open_with_any,
     seal_bytes,
@@ -64,8 +65,8 @@ def open_sealed(
         raw = from_text(blob)
         if not raw or raw[0] != VERSION:
             raise DamagedError("unknown version")
-        earlier = [invitation_key(k) for k in dict.fromkeys(previous) if k and k != secret]
-        payload = open_with_any([invitation_key(secret), *earlier], raw[1:], consultation_id.bytes)
+        invitation_key(secret)  # no current key: the plain SealError
+        payload = open_with_any(derive_keys(secret, previous, INFO), raw[1:], consultation_id.bytes)
     except DamagedError:
         raise SealError("the sealed invitation is damaged or of an unknown version") from None
     except WrongKeyError:

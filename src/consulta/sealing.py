@@ -70,6 +70,12 @@ def open_bytes(key: bytes, sealed: bytes, associated: bytes) -> bytes:
         raise WrongKeyError("the sealed data cannot be opened with this key") from None
 
 
+def derive_keys(secret: str, previous: Sequence[str], info: bytes) -> tuple[bytes, ...]:
+    """The current key, then each earlier one (repeats and the current one left out), for one use."""
+    earlier = [derive_key(k, info) for k in dict.fromkeys(previous) if k and k != secret]
+    return (derive_key(secret, info), *earlier)
+
+
 def open_with_any(keys: Sequence[bytes], sealed: bytes, associated: bytes) -> bytes:
     """Opened with the first of `keys` (the current key, then earlier ones) that authenticates it."""
     for key in keys:

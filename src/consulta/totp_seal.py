@@ -34,7 +34,7 @@ from uuid import UUID
 
 from consulta.aggregates.errors import DomainError
 from consulta.aggregates.identity import TOTP_SEALED_PREFIX
-from consulta.sealing import SealError, derive_key, from_text, open_with_any, seal_bytes, split_keys, to_text
+from consulta.sealing import SealError, derive_keys, from_text, open_with_any, seal_bytes, split_keys, to_text
 
 log = logging.getLogger(__name__)
 INFO = b"consulta/totp-secret/v1"
@@ -54,9 +54,8 @@ def is_sealed(recorded: str) -> bool:
 class TotpSeal:
     def __init__(self, secret_key: str, previous_keys: Sequence[str] = ()) -> None:
         """Seals with `secret_key`; opens with it, then with each of `previous_keys` in turn."""
-        self._key = derive_key(secret_key, INFO)
-        earlier = [derive_key(k, INFO) for k in dict.fromkeys(previous_keys) if k and k != secret_key]
-        self._keys = (self._key, *earlier)
+        self._keys = derive_keys(secret_key, previous_keys, INFO)
+        self._key = self._keys[0]
 
     @classmethod
     def from_env(cls, env: Mapping[str, Any]) -> TotpSeal:
